@@ -1,0 +1,75 @@
+"""The one place that wires the archive together from settings (cosmicpython's bootstrap)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from evidence.application import Archives
+from evidence.clock import Clock
+from evidence.config import Settings
+from evidence.ledger.log import Ledger, LedgerError, create_log_key
+from evidence.ledger.note import Signer, Verifier
+from evidence.ledger.store import LedgerDB, PostgresLedgerDB, SQLiteLedgerDB
+
+
+class NotInitialised(LedgerError):
+    """The data directory has no log key yet: run ``scelle init``."""
+
+
+def ledger_db(settings: Settings) -> LedgerDB:
+    if settings.database_url:
+        return PostgresLedgerDB(settings.database_url)
+    return SQLiteLedgerDB(str(settings.events_path))
+
+
+def init_data_dir(settings: Settings, origin: str | None = None) -> str:
+    """Create the data directory, the log key and the tables; return the log's vkey."""
+    settings.data.mkdir(parents=True, exist_ok=True)
+    settings.checkpoints_dir.mkdir(exist_ok=True)
+    origin = origin or f"scelle.local/csu-{secrets.token_hex(4)}"
+    vkey = create_log_key(settings.log_skey_path, settings.log_vkey_path, origin)
+    system = open_system(settings)
+    try:
+        system.ledger.checkpoint()  # the empty tree, signed: the log is anchored from birth
+    finally:
+        system.close()
+    return vkey
+
+
+def read_verifier(path: Path) -> Verifier:
+    try:
+        return Verifier.from_vkey(path.read_text(encoding="utf-8").strip())
+    except FileNotFoundError:
+        raise NotInitialised(
+            f"no log key in {path.parent}: run 'scelle init' first",
+        ) from None
+
+
+@dataclass
+class System:
+    settings: Settings
+    archives: Archives
+    ledger: Ledger
+
+    def close(self) -> None:
+        self.archives.close()
+
+
+def open_system(
+    settings: Settings, clock: Clock | None = None, embedded_sealing: bool | None = None
+) -> System:
+    """Open the archive. SQLite seals right after each save; PostgreSQL leaves it to a
+    follower unless ``embedded_sealing`` says otherwise."""
+    verifier = read_verifier(settings.log_vkey_path)
+    signer = None
+    if settings.log_skey_path.exists():
+        signer = Signer.from_skey(settings.log_skey_path.read_text(encoding="utf-8").strip())
+    db = ledger_db(settings)
+    archives = Archives(env=settings.eventsourcing_env(), clock=clock)
+    db.ensure_schema()
+    ledger = Ledger(db, verifier, signer, settings.checkpoints_dir)
+    if embedded_sealing if embedded_sealing is not None else not settings.uses_postgres:
+        archives.after_save = ledger.seal
+    return System(settings, archives, ledger)

@@ -1,0 +1,69 @@
+"""Settings, built once by a factory from the environment and the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable; environment variables are prefixed ``SCELLE_``."""
+
+    model_config = SettingsConfigDict(env_prefix="SCELLE_", extra="ignore")
+
+    data: Path = Field(default=Path("var/scelle"), description="data directory")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user@host:port/db for scale-out; SQLite in the data "
+        "directory when unset",
+    )
+    default_retention_days: int = Field(default=15, ge=1, le=30)
+    clock_drift_threshold_seconds: float = Field(default=2.0, gt=0)
+
+    @property
+    def events_path(self) -> Path:
+        return self.data / "events.sqlite"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data / "keys"
+
+    @property
+    def log_skey_path(self) -> Path:
+        return self.keys_dir / "log.skey"
+
+    @property
+    def log_vkey_path(self) -> Path:
+        return self.data / "log.vkey"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        """Copies of every checkpoint outside the database, to catch a rolled-back database."""
+        return self.data / "checkpoints"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url)
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The ``eventsourcing`` library's configuration for the chosen backend."""
+        if not self.database_url:
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.events_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        url = urlparse(self.database_url)
+        if url.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"unsupported database URL scheme {url.scheme!r}")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+        }

@@ -1,0 +1,56 @@
+"""What every command shares: settings from the global options, and French error output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from evidence.bootstrap import System, open_system
+from evidence.config import Settings
+from evidence.ledger.log import LedgerError
+from evidence.model.errors import DomainError
+
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False)
+
+USAGE_ERROR = 2
+
+
+@dataclass
+class CliState:
+    data: Path
+    database_url: str | None
+
+    def settings(self) -> Settings:
+        return Settings(data=self.data, database_url=self.database_url)
+
+
+def state(ctx: typer.Context) -> CliState:
+    found = ctx.find_root().obj
+    assert isinstance(found, CliState)
+    return found
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> typer.Exit:
+    errors.print(f"[bold red]ERREUR[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[System]:
+    """Open the archive for one command; domain refusals become readable French errors."""
+    try:
+        system = open_system(state(ctx).settings())
+    except LedgerError as exc:
+        raise fail(str(exc)) from None
+    try:
+        yield system
+    except DomainError as exc:
+        raise fail(exc.message_fr, 1) from None
+    finally:
+        system.close()

@@ -1,0 +1,119 @@
+"""``scelle verify``: prints ``OK:`` or ``FAIL:`` lines; exit 0 (OK), 1 (FAIL), 2 (usage)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evidence.bootstrap import ledger_db, read_verifier
+from evidence.ledger.merkle import ProofError
+from evidence.ledger.note import NoteError, Verifier
+from evidence.ledger.proofs import ProofFileError
+from tools.context import console, fail, state
+from tools.verify_proof import (
+    ProofVerificationError,
+    is_consistency_file,
+    verify_consistency_file,
+    verify_inclusion_file,
+)
+from tools.verify_store import StoreVerificationFailed, verify_store
+
+app = typer.Typer(help="Vérifier le journal ou une preuve, hors ligne.", no_args_is_help=True)
+
+#: French labels for each failure kind, for the inspector reading the report.
+FAILURE_LABELS = {
+    "event-altered": "événement modifié après scellement",
+    "events-swapped": "événements intervertis",
+    "event-deleted": "événement supprimé",
+    "event-inserted": "événement inséré hors scellement",
+    "ledger-gap": "trou dans la numérotation des feuilles",
+    "ledger-edited": "registre de scellement modifié",
+    "node-mismatch": "nœud de l'arbre de Merkle altéré",
+    "log-truncated": "journal tronqué",
+    "checkpoint-signature": "signature de point de contrôle invalide",
+    "checkpoint-malformed": "point de contrôle mal formé",
+    "checkpoint-mismatch": "racine signée différente de l'arbre",
+    "rollback": "base revenue à un état antérieur",
+    "fork": "deux historiques signés",
+    "checkpoints-inconsistent": "points de contrôle incohérents",
+    "unsealed-events": "événements non encore scellés",
+    "no-checkpoint": "aucun point de contrôle signé",
+}
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"lecture impossible de {path} : {exc}") from None
+
+
+@app.command("store")
+def store(
+    ctx: typer.Context,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option("--checkpoint", help="Point de contrôle conservé hors de la base."),
+    ] = None,
+) -> None:
+    """Verify every stored event, the chain, the tree and every checkpoint."""
+    settings = state(ctx).settings()
+    verifier = read_verifier(settings.log_vkey_path)
+    outside = [(_read(p), str(p)) for p in checkpoint or []]
+    if settings.checkpoints_dir.is_dir():
+        outside += [(_read(p), str(p)) for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))]
+    try:
+        summary = verify_store(ledger_db(settings), verifier, outside)
+    except StoreVerificationFailed as exc:
+        for failure in exc.failures:
+            console.print(f"FAIL: [{failure.kind}] {FAILURE_LABELS.get(failure.kind, '')} — "
+                          f"{failure.detail}", markup=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"OK: {summary.events} événements, {summary.leaves} feuilles, chaîne et arbre "
+        f"recalculés, {summary.checkpoints} points de contrôle en base et "
+        f"{summary.outside_checkpoints} hors base vérifiés.",
+        markup=False,
+    )
+
+
+@app.command("proof")
+def proof(
+    file: Annotated[Path, typer.Argument(help="Fichier de preuve (tlog-proof).")],
+    vkey: Annotated[str, typer.Option(help="Clé publique du journal, ou fichier la contenant.")],
+    event_state: Annotated[
+        Path | None, typer.Option("--state", help="Octets stockés de l'événement.")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="Ancien point de contrôle (preuve de cohérence)."),
+    ] = None,
+) -> None:
+    """Check one proof file offline."""
+    text = _read(file)
+    key_text = _read(Path(vkey)) if Path(vkey).is_file() else vkey
+    try:
+        verifier = Verifier.from_vkey(key_text.strip())
+    except NoteError as exc:
+        raise fail(f"clé publique invalide : {exc}") from None
+    try:
+        if is_consistency_file(text):
+            if checkpoint is None:
+                raise fail("une preuve de cohérence se vérifie avec --checkpoint ANCIEN")
+            c = verify_consistency_file(text, verifier, _read(checkpoint))
+            console.print(f"OK: l'arbre de {c.new_size} feuilles prolonge celui de "
+                          f"{c.old_size} feuilles.", markup=False)
+            return
+        state_bytes = event_state.read_bytes() if event_state else None
+        v = verify_inclusion_file(text, verifier, state_bytes)
+    except (ProofError, NoteError, ProofFileError, ProofVerificationError, ValueError) as exc:
+        console.print(f"FAIL: {type(exc).__name__}: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"OK: notification {v.leaf.notification_id} ({v.leaf.topic} v"
+        f"{v.leaf.originator_version} de {v.leaf.originator_id}) est la feuille {v.index} "
+        f"de l'arbre signé de {v.tree_size} feuilles.",
+        markup=False,
+    )
