@@ -132,13 +132,16 @@ class _LeafWalk:
             if self.unsealed:
                 self._inserted_before(leaf)
             hashes.append(leaf.leaf_hash)
-            if sha256(chain + leaf.leaf_hash).digest() != leaf.chain_hash:
+            linked = sha256(chain + leaf.leaf_hash).digest() == leaf.chain_hash
+            chain = leaf.chain_hash
+            if not linked:
+                # The ledger row itself was edited: its event is not the suspect.
                 self.failures.append(Failure(
                     "ledger-edited",
                     f"leaf {leaf.leaf_index} (notification {leaf.notification_id}): its chain "
                     "value does not link to the previous one",
                 ))
-            chain = leaf.chain_hash
+                continue
             if record is None:
                 self.failures.append(Failure(
                     "event-deleted",
@@ -248,9 +251,8 @@ def _check_anchors(
             ))
             continue
         if merkle.root(cp.size, get) != cp.root_hash:
-            kind = "rollback" if anchor.outside else "checkpoint-mismatch"
             failures.append(Failure(
-                kind,
+                "checkpoint-mismatch",
                 f"{anchor.where}: the tree of the first {cp.size} leaves does not have the "
                 "signed root (history was rewritten)",
             ))

@@ -18,7 +18,8 @@ from uuid import UUID
 from evidence.ledger.leaf import StoredRecord
 
 NodeRef = tuple[int, int]
-EVENTS_TABLE = "stored_events"
+#: Below every possible notification id: rows an attacker slips in at id 0 or below are read.
+BEFORE_ALL = -(2**63)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class LedgerDB(ABC):
     """SQL shared by both backends; subclasses supply connections, locks and types."""
 
     placeholder = "?"
+    #: the table where ``eventsourcing`` keeps the events of the "Scelle" application
+    events_table = "stored_events"
     blob_type = "BLOB"
     int_type = "INTEGER"
 
@@ -240,14 +243,14 @@ class SQLiteLedgerDB(LedgerDB):
 
     def records_after(self, cur: Any, notification_id: int, limit: int) -> list[StoredRecord]:
         cur.execute(
-            f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table} "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?",
             (notification_id, limit),
         )
         return self._records(cur.fetchall())
 
     def iter_records(self, cur: Any, batch: int = 20_000) -> Iterator[list[StoredRecord]]:
-        after = 0
+        after = BEFORE_ALL
         while rows := self.records_after(cur, after, batch):
             yield rows
             after = rows[-1].notification_id
@@ -257,6 +260,7 @@ class PostgresLedgerDB(LedgerDB):
     """Scale-out: the ledger tables in the PostgreSQL database of the event store."""
 
     placeholder = "%s"
+    events_table = "scelle_events"
     blob_type = "BYTEA"
     int_type = "BIGINT"
     #: pg_advisory_xact_lock key: "SCEL" — one sealer (leader) at a time.
@@ -286,7 +290,7 @@ class PostgresLedgerDB(LedgerDB):
     def records_after(self, cur: Any, notification_id: int, limit: int) -> list[StoredRecord]:
         cur.execute(
             "SELECT notification_id, originator_id, originator_version, topic, state "
-            f"FROM {EVENTS_TABLE} WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+            f"FROM {self.events_table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
             (notification_id, limit),
         )
         return [
@@ -296,7 +300,7 @@ class PostgresLedgerDB(LedgerDB):
         ]
 
     def iter_records(self, cur: Any, batch: int = 20_000) -> Iterator[list[StoredRecord]]:
-        after = 0
+        after = BEFORE_ALL
         while rows := self.records_after(cur, after, batch):
             yield rows
             after = rows[-1].notification_id

@@ -1,0 +1,196 @@
+"""The tamper suite: each way an insider can alter a real store is caught with its own kind.
+
+Runs against SQLite and PostgreSQL alike; the attacker writes straight into the database,
+bypassing the application, as an insider with database access would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence.bootstrap import System
+from evidence.ledger.note import generate_signer_key, sign_note, split_note, Signer
+from evidence.ledger.store import PostgresLedgerDB
+from tests.builders import filled_store, record_segments
+from tools.verify_store import StoreVerificationFailed, verify_store
+
+
+class Attacker:
+    """Raw SQL on the store, with the dialect differences hidden."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.db = system.ledger.db
+        self.pg = isinstance(self.db, PostgresLedgerDB)
+        self.id = "notification_id" if self.pg else "rowid"
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        if self.pg:
+            sql = sql.replace("?", "%s")
+        with self.db.write_transaction() as cur:
+            cur.execute(sql, params)
+            return list(cur.fetchall()) if cur.description else []
+
+    def event(self, nid: int) -> tuple[Any, ...]:
+        rows = self.run(
+            f"SELECT originator_id, originator_version, topic, state FROM {self.db.events_table} "
+            f"WHERE {self.id} = ?", (nid,),
+        )
+        return tuple(rows[0])
+
+    def nid_of_leaf(self, index: int) -> int:
+        return int(self.run(
+            "SELECT notification_id FROM scelle_ledger_leaves WHERE leaf_index = ?", (index,)
+        )[0][0])
+
+    def outside(self) -> list[tuple[str, str]]:
+        folder = self.system.settings.checkpoints_dir
+        return [(p.read_text(), str(p)) for p in sorted(folder.glob("*.checkpoint"))]
+
+
+def kinds_after(system: System, outside: list[tuple[str, str]] | None = None) -> set[str]:
+    attacker = Attacker(system)
+    try:
+        verify_store(
+            system.ledger.db, system.ledger.verifier,
+            attacker.outside() if outside is None else outside,
+        )
+    except StoreVerificationFailed as exc:
+        return {f.kind for f in exc.failures}
+    return set()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[System]:
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    system = filled_store(tmp_path, url)
+    system.ledger.seal()
+    yield system
+    system.close()
+
+
+def test_an_untouched_store_verifies(store: System) -> None:
+    summary = verify_store(store.ledger.db, store.ledger.verifier, Attacker(store).outside())
+    assert summary.events == summary.leaves > 30
+    assert summary.checkpoints >= 3
+
+
+def flip_one_byte(a: Attacker) -> None:
+    nid = a.nid_of_leaf(12)
+    state = bytearray(a.event(nid)[3])
+    state[len(state) // 2] ^= 0x01
+    a.run(f"UPDATE {a.db.events_table} SET state = ? WHERE {a.id} = ?", (bytes(state), nid))
+
+
+def delete_event(a: Attacker) -> None:
+    a.run(f"DELETE FROM {a.db.events_table} WHERE {a.id} = ?", (a.nid_of_leaf(7),))
+
+
+def insert_forged_event(a: Attacker) -> None:
+    """Notification id 0 sorts before every sealed event: an insertion into history."""
+    oid, _, topic, state = a.event(a.nid_of_leaf(5))
+    a.run(
+        f"INSERT INTO {a.db.events_table} ({a.id}, originator_id, originator_version, topic, state) "
+        "VALUES (0, ?, 99, ?, ?)", (oid, topic, state),
+    )
+
+
+def swap_two_events(a: Attacker) -> None:
+    n1, n2 = a.nid_of_leaf(10), a.nid_of_leaf(15)
+    e1, e2 = a.event(n1), a.event(n2)
+    set_row = (f"UPDATE {a.db.events_table} SET originator_id = ?, originator_version = ?, topic = ?, "
+               f"state = ? WHERE {a.id} = ?")
+    a.run(f"UPDATE {a.db.events_table} SET originator_version = -1 WHERE {a.id} = ?", (n1,))
+    a.run(set_row, (*e1, n2))
+    a.run(set_row, (*e2, n1))
+
+
+def edit_ledger_row(a: Attacker) -> None:
+    a.run("UPDATE scelle_ledger_leaves SET leaf_hash = ? WHERE leaf_index = ?", (b"\x42" * 32, 9))
+
+
+def truncate_log(a: Attacker) -> None:
+    keep = 25
+    last_kept = a.nid_of_leaf(keep - 1)
+    a.run(f"DELETE FROM {a.db.events_table} WHERE {a.id} > ?", (last_kept,))
+    a.run("DELETE FROM scelle_ledger_leaves WHERE leaf_index >= ?", (keep,))
+    nodes = a.run("SELECT level, idx FROM scelle_ledger_nodes")
+    for level, idx in nodes:
+        if (idx + 1) << level > keep:
+            a.run("DELETE FROM scelle_ledger_nodes WHERE level = ? AND idx = ?", (level, idx))
+
+
+def replace_checkpoint_signature(a: Attacker) -> None:
+    size, note = a.run(
+        "SELECT tree_size, note FROM scelle_ledger_checkpoints ORDER BY tree_size DESC LIMIT 1"
+    )[0]
+    text, _ = split_note(note)
+    skey, _ = generate_signer_key("scelle.test/log")  # same name, another key
+    forged = sign_note(text, [Signer.from_skey(skey)])
+    a.run("UPDATE scelle_ledger_checkpoints SET note = ? WHERE tree_size = ?", (forged, size))
+
+
+CASES: list[tuple[Callable[[Attacker], None], str, bool]] = [
+    (flip_one_byte, "event-altered", True),
+    (delete_event, "event-deleted", True),
+    (insert_forged_event, "event-inserted", True),
+    (swap_two_events, "events-swapped", True),
+    (edit_ledger_row, "ledger-edited", True),
+    (truncate_log, "log-truncated", False),
+    (replace_checkpoint_signature, "checkpoint-signature", False),
+]
+
+
+@pytest.mark.parametrize(("tamper", "kind", "with_outside"), CASES, ids=[c[1] for c in CASES])
+def test_each_tampering_is_caught_with_its_own_kind(
+    store: System, tamper: Callable[[Attacker], None], kind: str, with_outside: bool
+) -> None:
+    attacker = Attacker(store)
+    tamper(attacker)
+    kinds = kinds_after(store, None if with_outside else [])
+    assert kind in kinds
+    others = {k for _, k, _ in CASES} - {kind}
+    assert not kinds & others - {"checkpoint-mismatch", "node-mismatch"}, kinds
+
+
+def test_a_rolled_back_database_is_caught_by_a_checkpoint_kept_outside(
+    store: System, tmp_path: Path
+) -> None:
+    attacker = Attacker(store)
+    backup = snapshot(attacker, tmp_path)
+    record_segments(store, "CAM-1", 5, start=store.archives.clock.now())
+    store.ledger.checkpoint()  # a copy lands outside the database
+    backup()
+    assert kinds_after(store, []) == set()  # the database alone looks fine...
+    assert "rollback" in kinds_after(store)  # ...but not against what was kept outside
+
+
+def snapshot(a: Attacker, tmp_path: Path) -> Callable[[], None]:
+    """Copy the whole database now; return a function that puts it back."""
+    tables = [a.db.events_table, "scelle_ledger_leaves", "scelle_ledger_nodes",
+              "scelle_ledger_checkpoints"]
+    if a.pg:
+        for t in tables:
+            a.run(f"CREATE TABLE bak_{t} AS SELECT * FROM {t}")
+
+        def restore_pg() -> None:
+            for t in tables:
+                a.run(f"DELETE FROM {t}")
+                a.run(f"INSERT INTO {t} SELECT * FROM bak_{t}")
+
+        return restore_pg
+    path = Path(a.system.settings.events_path)
+    copy = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+
+    def restore_sqlite() -> None:
+        with sqlite3.connect(copy) as old, sqlite3.connect(path) as live:
+            old.backup(live)
+
+    return restore_sqlite
