@@ -3,20 +3,19 @@
 Steps for an inclusion proof (c2sp.org/tlog-proof@v1, docs/FORMATS.md §4):
   1. Parse the file strictly.
   2. Open the embedded checkpoint with the vkey (signature, origin = key name).
-  3. Decode ``extra`` as a Scellé leaf input and hash it into the leaf hash.
+  3. Decode ``extra`` as a Scellé leaf input (it carries the whole stored event) and hash it.
   4. Check the RFC 9162 inclusion proof of that leaf at ``index`` against the signed root.
-  5. If the stored event is given, check that its state hashes to the leaf's state hash.
+  5. If the stored event's bytes are given too, check that they are the sealed ones.
 For a consistency proof, steps 2 and 4 apply to both checkpoints and RFC 9162 §2.1.4.2.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from evidence.ledger import merkle
 from evidence.ledger.checkpoint import open_checkpoint
-from evidence.ledger.leaf import LeafFormatError, LeafInput
+from evidence.ledger.leaf import LeafFormatError, StoredRecord
 from evidence.ledger.note import Verifier
 from evidence.ledger.proofs import CONSISTENCY_HEADER, ConsistencyProofFile, InclusionProofFile
 
@@ -27,7 +26,7 @@ class ProofVerificationError(Exception):
 
 @dataclass(frozen=True)
 class InclusionVerdict:
-    leaf: LeafInput
+    leaf: StoredRecord
     index: int
     tree_size: int
 
@@ -46,15 +45,15 @@ def verify_inclusion_file(
     if proof.extra is None:
         raise ProofVerificationError("the proof carries no leaf input ('extra' line missing)")
     try:
-        leaf = LeafInput.decode(proof.extra)  # 3
+        leaf = StoredRecord.from_leaf_input(proof.extra)  # 3
     except LeafFormatError as exc:
         raise ProofVerificationError(f"leaf input: {exc}") from exc
     merkle.verify_inclusion(  # 4
         merkle.leaf_hash(proof.extra), proof.index, checkpoint.size, list(proof.hashes),
         checkpoint.root_hash,
     )
-    if state is not None and hashlib.sha256(state).digest() != leaf.state_sha256:  # 5
-        raise ProofVerificationError("the given event's state does not match the sealed leaf")
+    if state is not None and state != leaf.state:  # 5
+        raise ProofVerificationError("the given event's state differs from the sealed one")
     return InclusionVerdict(leaf, proof.index, checkpoint.size)
 
 

@@ -43,6 +43,7 @@ class LedgerDB(ABC):
     placeholder = "?"
     #: the table where ``eventsourcing`` keeps the events of the "Scelle" application
     events_table = "stored_events"
+    id_column = "rowid"
     blob_type = "BLOB"
     int_type = "INTEGER"
 
@@ -174,6 +175,54 @@ class LedgerDB(ABC):
         cur.execute("SELECT DISTINCT level FROM scelle_ledger_nodes ORDER BY level")
         return [r[0] for r in cur.fetchall()]
 
+    # Raw reads for the verifier: plain tuples, no per-row objects, in one query each.
+    def raw_leaves(self, cur: Any, lo: int, hi: int) -> list[tuple[int, int, bytes, bytes]]:
+        """(leaf index, notification id, leaf hash, chain value) for lo <= index < hi."""
+        cur.execute(
+            self._sql(
+                "SELECT leaf_index, notification_id, leaf_hash, chain_hash FROM "
+                "scelle_ledger_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
+            ),
+            (lo, hi),
+        )
+        return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+
+    @abstractmethod
+    def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:
+        """(notification id, originator id, version, topic, state) for after < id <= upto."""
+
+    @staticmethod
+    @abstractmethod
+    def originator_bytes(value: Any) -> bytes:
+        """The 16 raw bytes of an originator id as this backend returns it."""
+
+    def raw_nodes(self, cur: Any, level: int, lo: int, hi: int) -> list[tuple[int, bytes]]:
+        cur.execute(
+            self._sql(
+                "SELECT idx, hash FROM scelle_ledger_nodes WHERE level = ? AND idx >= ? "
+                "AND idx < ? ORDER BY idx"
+            ),
+            (level, lo, hi),
+        )
+        return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+
+    def nodes_above(self, cur: Any, level: int) -> list[tuple[int, int, bytes]]:
+        cur.execute(
+            self._sql("SELECT level, idx, hash FROM scelle_ledger_nodes WHERE level > ?"),
+            (level,),
+        )
+        return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+
+    def events_after(self, cur: Any, notification_id: int) -> tuple[int, int | None]:
+        """How many events lie after a notification id, and the first one's id."""
+        column = self.id_column
+        cur.execute(
+            self._sql(f"SELECT COUNT(*), MIN({column}) FROM {self.events_table} WHERE {column} > ?"),
+            (notification_id,),
+        )
+        count, first = cur.fetchone()
+        return int(count), first
+
     def insert_checkpoint(self, cur: Any, row: CheckpointRow) -> None:
         cur.execute(
             self._sql("INSERT INTO scelle_ledger_checkpoints VALUES (?, ?, ?)"),
@@ -255,12 +304,25 @@ class SQLiteLedgerDB(LedgerDB):
             yield rows
             after = rows[-1].notification_id
 
+    def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:
+        cur.execute(
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM "
+            f"{self.events_table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+            (after, upto),
+        )
+        return cur.fetchall()  # type: ignore[no-any-return]
+
+    @staticmethod
+    def originator_bytes(value: Any) -> bytes:
+        return bytes.fromhex(value)
+
 
 class PostgresLedgerDB(LedgerDB):
     """Scale-out: the ledger tables in the PostgreSQL database of the event store."""
 
     placeholder = "%s"
     events_table = "scelle_events"
+    id_column = "notification_id"
     blob_type = "BYTEA"
     int_type = "BIGINT"
     #: pg_advisory_xact_lock key: "SCEL" — one sealer (leader) at a time.
@@ -304,3 +366,16 @@ class PostgresLedgerDB(LedgerDB):
         while rows := self.records_after(cur, after, batch):
             yield rows
             after = rows[-1].notification_id
+
+    def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:
+        cur.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM "
+            f"{self.events_table} WHERE notification_id > %s AND notification_id <= %s "
+            "ORDER BY notification_id",
+            (after, upto),
+        )
+        return cur.fetchall()  # type: ignore[no-any-return]
+
+    @staticmethod
+    def originator_bytes(value: Any) -> bytes:
+        return value.bytes if isinstance(value, UUID) else UUID(str(value)).bytes
