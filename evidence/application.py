@@ -77,7 +77,7 @@ class Archives(Application[UUID]):
 
     def _get(self, kind: type[T], aggregate_id: UUID, label: str) -> T:
         try:
-            found = self.repository.get(aggregate_id)
+            found: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{label} {aggregate_id} not found", f"{label} introuvable.") from None
         if not isinstance(found, kind):

@@ -26,9 +26,16 @@ def register_camera(system: System, code: str, insee: str = "69266") -> UUID:
     except Exception:
         system.archives.register_commune(insee, "Villeurbanne")
     return system.archives.register_camera(
-        insee, code=code, place="Place", kind="fixed", purposes=["crime_prevention"],
-        authorisation_ref="AP-1", authorised_from=date(2026, 1, 1),
-        authorised_until=date(2031, 1, 1), authorised_retention_days=15, retention_days=15,
+        insee,
+        code=code,
+        place="Place",
+        kind="fixed",
+        purposes=["crime_prevention"],
+        authorisation_ref="AP-1",
+        authorised_from=date(2026, 1, 1),
+        authorised_until=date(2031, 1, 1),
+        authorised_retention_days=15,
+        retention_days=15,
     )
 
 
@@ -37,11 +44,22 @@ def record_segments(system: System, code: str, count: int, start: datetime = T0)
     for i in range(count):
         s = start + timedelta(minutes=i)
         seg, _ = system.archives.record_segment(
-            code, start=s, end=s + timedelta(minutes=1), container="mp4", codec="h264",
-            width=1920, height=1080, fps=25.0, size=1000 + i,
+            code,
+            start=s,
+            end=s + timedelta(minutes=1),
+            container="mp4",
+            codec="h264",
+            width=1920,
+            height=1080,
+            fps=25.0,
+            size=1000 + i,
             sha256=hashlib.sha256(f"{code}{s.isoformat()}".encode()).hexdigest(),
-            blob_id=f"b{i}", thumbnail_blob_id=None, camera_clock=s,
-            clock_drift_seconds=0.0, clock_drift_flagged=False, source_name=f"{code}-{i}.mp4",
+            blob_id=f"b{i}",
+            thumbnail_blob_id=None,
+            camera_clock=s,
+            clock_drift_seconds=0.0,
+            clock_drift_flagged=False,
+            source_name=f"{code}-{i}.mp4",
         )
         ids.append(seg)
     return ids
@@ -56,8 +74,14 @@ def filled_store(tmp: Path, database_url: str | None = None) -> System:
     system.ledger.checkpoint()
     for seg in segments[:10]:
         system.archives.record_view(
-            seg, actor_id=user_id("op"), purpose="crime_prevention", mission_id=None,
-            range_start=0.0, range_end=60.0, masked=True, on_behalf_of=None,
+            seg,
+            actor_id=user_id("op"),
+            purpose="crime_prevention",
+            mission_id=None,
+            range_start=0.0,
+            range_end=60.0,
+            masked=True,
+            on_behalf_of=None,
         )
     system.ledger.checkpoint()
     return system

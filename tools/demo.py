@@ -43,8 +43,10 @@ USERS = [
 def _prepare(data: Path, fresh: bool) -> None:
     if data.exists() and any(data.iterdir()):
         if not (data / DEMO_MARKER).exists():
-            raise fail(f"{data} contient déjà des données qui ne sont pas celles d'une démo ; "
-                       "choisissez un autre --data")
+            raise fail(
+                f"{data} contient déjà des données qui ne sont pas celles d'une démo ; "
+                "choisissez un autre --data"
+            )
         if not fresh:
             raise fail(f"{data} contient une démo précédente ; relancez avec --fresh")
         shutil.rmtree(data)
@@ -58,11 +60,16 @@ def _register(system: System) -> None:
         archives.register_commune(insee, name)
     for code, insee, place, kind in CAMERAS:
         archives.register_camera(
-            insee, code=code, place=place, kind=kind,
+            insee,
+            code=code,
+            place=place,
+            kind=kind,
             purposes=["crime_prevention", "traffic_regulation"],
             authorisation_ref=f"Arrêté préfectoral 2026-{insee}-VP",
-            authorised_from=date(2026, 1, 1), authorised_until=date(2031, 1, 1),
-            authorised_retention_days=15, retention_days=15,
+            authorised_from=date(2026, 1, 1),
+            authorised_until=date(2031, 1, 1),
+            authorised_retention_days=15,
+            retention_days=15,
         )
     admin = None
     for username, role in USERS:
@@ -72,12 +79,18 @@ def _register(system: System) -> None:
         admin = admin or user_id("admin")
     archives.define_privacy_zone(
         "VIL-002",
-        PrivacyZone("facade-12", ((0.62, 0.10), (0.95, 0.10), (0.95, 0.55), (0.62, 0.55)),
-                    "Façade d'immeuble d'habitation, n° 12", "solid"),
+        PrivacyZone(
+            "facade-12",
+            ((0.62, 0.10), (0.95, 0.10), (0.95, 0.55), (0.62, 0.55)),
+            "Façade d'immeuble d'habitation, n° 12",
+            "solid",
+        ),
         user_id("chef.salle"),
     )
-    console.print(f"  {len(COMMUNES)} communes, {len(CAMERAS)} caméras, {len(USERS)} comptes, "
-                  "1 zone de masquage")
+    console.print(
+        f"  {len(COMMUNES)} communes, {len(CAMERAS)} caméras, {len(USERS)} comptes, "
+        "1 zone de masquage"
+    )
 
 
 def _record_facts(system: System) -> None:
@@ -86,34 +99,63 @@ def _record_facts(system: System) -> None:
     start = datetime(2026, 11, 21, 22, 0, tzinfo=UTC)
     operator = user_id("operateur")
     mission = archives.assign_mission(
-        operator_id=operator, task="Surveillance du marché de nuit",
-        camera_ids=[archives.camera("VIL-001").id], window_start=start,
-        window_end=start + timedelta(hours=8), requesting_partner="Police municipale",
+        operator_id=operator,
+        task="Surveillance du marché de nuit",
+        camera_ids=[archives.camera("VIL-001").id],
+        window_start=start,
+        window_end=start + timedelta(hours=8),
+        requesting_partner="Police municipale",
         assigned_by=user_id("chef.salle"),
     )
     first = None
     for minute in range(6):
         seg_start = start + timedelta(minutes=minute)
         seg_id, _ = archives.record_segment(
-            "VIL-001", start=seg_start, end=seg_start + timedelta(minutes=1), container="mp4",
-            codec="h264", width=1920, height=1080, fps=25.0, size=30_000_000 + minute,
-            sha256=f"{minute:064x}", blob_id=f"demo-{minute}", thumbnail_blob_id=None,
-            camera_clock=seg_start, clock_drift_seconds=0.0,
-            clock_drift_flagged=False, source_name=f"VIL-001_{seg_start:%Y%m%dT%H%M%SZ}.mp4",
+            "VIL-001",
+            start=seg_start,
+            end=seg_start + timedelta(minutes=1),
+            container="mp4",
+            codec="h264",
+            width=1920,
+            height=1080,
+            fps=25.0,
+            size=30_000_000 + minute,
+            sha256=f"{minute:064x}",
+            blob_id=f"demo-{minute}",
+            thumbnail_blob_id=None,
+            camera_clock=seg_start,
+            clock_drift_seconds=0.0,
+            clock_drift_flagged=False,
+            source_name=f"VIL-001_{seg_start:%Y%m%dT%H%M%SZ}.mp4",
         )
         first = first or seg_id
     assert first is not None
-    archives.record_view(first, actor_id=operator, purpose="mission", mission_id=mission,
-                         range_start=0.0, range_end=60.0, masked=True, on_behalf_of=None)
+    archives.record_view(
+        first,
+        actor_id=operator,
+        purpose="mission",
+        mission_id=mission,
+        range_start=0.0,
+        range_end=60.0,
+        masked=True,
+        on_behalf_of=None,
+    )
     requisition = archives.register_requisition(
-        "Parquet de Lyon", "2026/1121/042", "flagrance", ["VIL-001"],
-        [(start, start + timedelta(minutes=10))], user_id("opj.durand"),
+        "Parquet de Lyon",
+        "2026/1121/042",
+        "flagrance",
+        ["VIL-001"],
+        [(start, start + timedelta(minutes=10))],
+        user_id("opj.durand"),
     )
     archives.approve_requisition(requisition, user_id("chef.salle"))
-    archives.record_denial("comite.ethique", "segment.view", str(first),
-                           "role without image access", "demo")
-    console.print("  6 segments (métadonnées), 1 mission, 1 consultation, 1 réquisition "
-                  "approuvée, 1 refus d'accès tracé")
+    archives.record_denial(
+        "comite.ethique", "segment.view", str(first), "role without image access", "demo"
+    )
+    console.print(
+        "  6 segments (métadonnées), 1 mission, 1 consultation, 1 réquisition "
+        "approuvée, 1 refus d'accès tracé"
+    )
 
 
 def demo(
@@ -148,14 +190,19 @@ def demo(
     finally:
         system.close()
     console.print("6. Vérification complète du journal")
-    outside = [(p.read_text(encoding="utf-8"), str(p))
-               for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))]
+    outside = [
+        (p.read_text(encoding="utf-8"), str(p))
+        for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))
+    ]
     try:
         summary = verify_store(ledger_db(settings), read_verifier(settings.log_vkey_path), outside)
     except StoreVerificationFailed as exc:
         for failure in exc.failures:
             console.print(f"FAIL: {failure}", markup=False)
         raise typer.Exit(1) from None
-    console.print(f"OK: {summary.events} événements scellés, chaîne, arbre et "
-                  f"{summary.checkpoints + summary.outside_checkpoints} points de contrôle "
-                  "vérifiés.", markup=False)
+    console.print(
+        f"OK: {summary.events} événements scellés, chaîne, arbre et "
+        f"{summary.checkpoints + summary.outside_checkpoints} points de contrôle "
+        "vérifiés.",
+        markup=False,
+    )

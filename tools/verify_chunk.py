@@ -8,6 +8,7 @@ detailed walk (``tools.verify_walk``) run over it to say exactly what is wrong.
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add, methodcaller
@@ -44,7 +45,10 @@ def _hashes(items: Any) -> list[bytes]:
 
 
 def verify_chunk(
-    db: LedgerDB, lo: int, hi: int, needed: frozenset[tuple[int, int]],
+    db: LedgerDB,
+    lo: int,
+    hi: int,
+    needed: frozenset[tuple[int, int]],
     chunk_level: int = CHUNK_LEVEL,
 ) -> ChunkResult:
     """Verify leaves [lo, hi): their events, their chain links and the subtrees inside.
@@ -78,35 +82,66 @@ def _fast_path_holds(
     if indices != tuple(range(lo, lo + len(rows))) or len(events) != len(rows):
         return False
     enids, oids, versions, topics, states = zip(*events, strict=True)
-    if enids != nids:
+    if enids != nids or not all(type(s) is bytes for s in states):
         return False
-    encoded = list(map(str.encode, topics))
-    headers = map(HEADER.pack, enids, map(db.originator_bytes, oids), versions, map(len, encoded))
-    inputs = map(b"".join, zip(repeat(_LEAF_HEAD), headers, encoded, states))
-    if _hashes(inputs) != list(leaves):
-        return False
+    try:
+        encoded = list(map(str.encode, topics))
+        headers = map(
+            HEADER.pack, enids, map(db.originator_bytes, oids), versions, map(len, encoded)
+        )
+        inputs = map(b"".join, zip(repeat(_LEAF_HEAD), headers, encoded, states))
+        if _hashes(inputs) != list(leaves):
+            return False
+    except (TypeError, ValueError, struct.error):
+        return False  # a hostile row: the detailed walk says which one
     links = map(add, (chain0, *chains[:-1]), leaves)
     return _hashes(links) == list(chains)
 
 
 def _walk(
-    db: LedgerDB, rows: list[Any], events: list[Any], lo: int, chain0: bytes,
+    db: LedgerDB,
+    rows: list[Any],
+    events: list[Any],
+    lo: int,
+    chain0: bytes,
     result: ChunkResult,
 ) -> None:
-    records = [
-        StoredRecord(e[0], _uuid(db.originator_bytes(e[1])), e[2], e[3], bytes(e[4]))
-        for e in events
-    ]
+    records = []
+    for nid, oid, version, topic, stored in events:
+        try:
+            originator = _uuid(db.originator_bytes(oid))
+            if not isinstance(topic, str) or not isinstance(version, int):
+                raise TypeError(f"topic {type(topic).__name__}, version {type(version).__name__}")
+        except (TypeError, ValueError) as exc:
+            result.failures.append(
+                Failure("event-altered", f"notification {nid}: the stored row is malformed ({exc})")
+            )
+            continue
+        state = stored
+        if not isinstance(stored, bytes | bytearray | memoryview):
+            # A state rewritten with another storage type is an alteration even if its
+            # characters spell the same bytes: the application would no longer read it.
+            result.failures.append(
+                Failure(
+                    "event-altered",
+                    f"notification {nid}: the stored state is a {type(stored).__name__}, "
+                    "not the bytes that were sealed",
+                )
+            )
+            state = str(stored).encode("utf-8", "surrogateescape")
+        records.append(StoredRecord(nid, originator, version, topic, bytes(state)))
     leaves = [LeafRow(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in rows]
     walk = LeafWalk(result.failures, start_index=lo, chain=chain0)
     walk.run(records, leaves)
     result.mismatches.extend(walk.mismatches)
     for nid in walk.unsealed:  # inside a chunk, an unsealed event lies within the sealed log
-        result.failures.append(Failure(
-            "event-inserted",
-            f"notification {nid} lies inside the sealed log but was never sealed: "
-            "an event was inserted",
-        ))
+        result.failures.append(
+            Failure(
+                "event-inserted",
+                f"notification {nid} lies inside the sealed log but was never sealed: "
+                "an event was inserted",
+            )
+        )
 
 
 def _uuid(raw: bytes) -> Any:
@@ -116,8 +151,13 @@ def _uuid(raw: bytes) -> Any:
 
 
 def _subtrees(
-    db: LedgerDB, cur: Any, lo: int, level_hashes: list[bytes],
-    needed: frozenset[tuple[int, int]], chunk_level: int, result: ChunkResult,
+    db: LedgerDB,
+    cur: Any,
+    lo: int,
+    level_hashes: list[bytes],
+    needed: frozenset[tuple[int, int]],
+    chunk_level: int,
+    result: ChunkResult,
 ) -> None:
     """Rebuild every complete subtree inside the chunk and compare the stored nodes."""
     keep = min(KEEP_LEVEL, chunk_level)
@@ -149,6 +189,6 @@ def _node_failures(
     wrong = [base + i for i, h in enumerate(computed) if by_index.get(base + i) != h]
     for idx in wrong[:20]:
         state = "missing" if idx not in by_index else "wrong"
-        failures.append(Failure(
-            "node-mismatch", f"stored tree node (level {level}, index {idx}) is {state}"
-        ))
+        failures.append(
+            Failure("node-mismatch", f"stored tree node (level {level}, index {idx}) is {state}")
+        )

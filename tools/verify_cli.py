@@ -63,13 +63,17 @@ def store(
     verifier = read_verifier(settings.log_vkey_path)
     outside = [(_read(p), str(p)) for p in checkpoint or []]
     if settings.checkpoints_dir.is_dir():
-        outside += [(_read(p), str(p)) for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))]
+        outside += [
+            (_read(p), str(p)) for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))
+        ]
     try:
         summary = verify_store(ledger_db(settings), verifier, outside)
     except StoreVerificationFailed as exc:
         for failure in exc.failures:
-            console.print(f"FAIL: [{failure.kind}] {FAILURE_LABELS.get(failure.kind, '')} — "
-                          f"{failure.detail}", markup=False)
+            console.print(
+                f"FAIL: [{failure.kind}] {FAILURE_LABELS.get(failure.kind, '')} — {failure.detail}",
+                markup=False,
+            )
         raise typer.Exit(1) from None
     console.print(
         f"OK: {summary.events} événements, {summary.leaves} feuilles, chaîne et arbre "
@@ -103,8 +107,10 @@ def proof(
             if checkpoint is None:
                 raise fail("une preuve de cohérence se vérifie avec --checkpoint ANCIEN")
             c = verify_consistency_file(text, verifier, _read(checkpoint))
-            console.print(f"OK: l'arbre de {c.new_size} feuilles prolonge celui de "
-                          f"{c.old_size} feuilles.", markup=False)
+            console.print(
+                f"OK: l'arbre de {c.new_size} feuilles prolonge celui de {c.old_size} feuilles.",
+                markup=False,
+            )
             return
         state_bytes = event_state.read_bytes() if event_state else None
         v = verify_inclusion_file(text, verifier, state_bytes)

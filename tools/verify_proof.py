@@ -49,7 +49,10 @@ def verify_inclusion_file(
     except LeafFormatError as exc:
         raise ProofVerificationError(f"leaf input: {exc}") from exc
     merkle.verify_inclusion(  # 4
-        merkle.leaf_hash(proof.extra), proof.index, checkpoint.size, list(proof.hashes),
+        merkle.leaf_hash(proof.extra),
+        proof.index,
+        checkpoint.size,
+        list(proof.hashes),
         checkpoint.root_hash,
     )
     if state is not None and state != leaf.state:  # 5

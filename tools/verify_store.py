@@ -15,6 +15,7 @@ Any failure is reported with its own kind; verification never stops at a warning
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -83,22 +84,25 @@ def _plans(sizes: list[int], tree_size: int) -> set[tuple[int, int]]:
     usable = sorted({s for s in sizes if s <= tree_size})
     for size in usable:
         refs.update(merkle.root_plan(size))
-    for s1, s2 in zip(usable, usable[1:], strict=False):
+    for s1, s2 in itertools.pairwise(usable):
         if s1:
             refs.update(r for group in merkle.consistency_plan(s1, s2) for r in group)
     return refs
 
 
 def _run_chunks(
-    db: LedgerDB, size: int, needed: set[tuple[int, int]], workers: int,
-    progress: Progress | None, chunk_level: int,
+    db: LedgerDB,
+    size: int,
+    needed: set[tuple[int, int]],
+    workers: int,
+    progress: Progress | None,
+    chunk_level: int,
 ) -> list[ChunkResult]:
     chunk = 1 << chunk_level
     keep = min(KEEP_LEVEL, chunk_level)
     bounds = [(lo, min(lo + chunk, size)) for lo in range(0, size, chunk)]
     wanted = [
-        frozenset(r for r in needed if r[0] < keep and lo <= r[1] << r[0] < hi)
-        for lo, hi in bounds
+        frozenset(r for r in needed if r[0] < keep and lo <= r[1] << r[0] < hi) for lo, hi in bounds
     ]
     results: list[ChunkResult] = []
     if workers <= 1 or len(bounds) <= 1:
@@ -136,13 +140,16 @@ def _upper_levels(
             ).digest()
             nodes[(level, i)] = digest
             if stored.get((level, i)) != digest:
-                failures.append(Failure(
-                    "node-mismatch", f"stored tree node (level {level}, index {i}) is wrong"
-                ))
+                failures.append(
+                    Failure(
+                        "node-mismatch", f"stored tree node (level {level}, index {i}) is wrong"
+                    )
+                )
 
 
-def _check_anchors(anchors: list[_Anchor], size: int, nodes: NodeMap,
-                   failures: list[Failure]) -> None:
+def _check_anchors(
+    anchors: list[_Anchor], size: int, nodes: NodeMap, failures: list[Failure]
+) -> None:
     """Step 4: roots at each size, then consistency between successive checkpoints."""
 
     def get(refs: list[merkle.NodeRef]) -> NodeMap:
@@ -152,23 +159,27 @@ def _check_anchors(anchors: list[_Anchor], size: int, nodes: NodeMap,
     for anchor in anchors:
         cp = anchor.checkpoint
         if cp.size > size:
-            failures.append(Failure(
-                "rollback" if anchor.outside else "log-truncated",
-                f"{anchor.where} signs a tree of {cp.size} leaves but the ledger holds only "
-                f"{size}",
-            ))
+            failures.append(
+                Failure(
+                    "rollback" if anchor.outside else "log-truncated",
+                    f"{anchor.where} signs a tree of {cp.size} leaves but the ledger holds only "
+                    f"{size}",
+                )
+            )
         elif merkle.root(cp.size, get) != cp.root_hash:
-            failures.append(Failure(
-                "checkpoint-mismatch",
-                f"{anchor.where}: the tree of the first {cp.size} leaves does not have the "
-                "signed root (history was rewritten)",
-            ))
+            failures.append(
+                Failure(
+                    "checkpoint-mismatch",
+                    f"{anchor.where}: the tree of the first {cp.size} leaves does not have the "
+                    "signed root (history was rewritten)",
+                )
+            )
         else:
             seen[cp.size] = anchor
     ordered = sorted(seen.values(), key=lambda a: a.checkpoint.size)
-    for old, new in zip(ordered, ordered[1:], strict=False):
+    for old, new in itertools.pairwise(ordered):
         s1, s2 = old.checkpoint.size, new.checkpoint.size
-        if s1 == 0 or s1 == s2:
+        if s1 in (0, s2):
             continue  # the empty tree is a prefix of every tree
         try:
             proof = merkle.consistency_proof(s1, s2, get)
@@ -176,9 +187,9 @@ def _check_anchors(anchors: list[_Anchor], size: int, nodes: NodeMap,
                 s1, s2, proof, old.checkpoint.root_hash, new.checkpoint.root_hash
             )
         except merkle.ProofError as exc:
-            failures.append(Failure(
-                "checkpoints-inconsistent", f"{old.where} → {new.where}: {exc}"
-            ))
+            failures.append(
+                Failure("checkpoints-inconsistent", f"{old.where} → {new.where}: {exc}")
+            )
 
 
 def verify_store(
@@ -220,11 +231,13 @@ def verify_store(
         unsealed, first = db.events_after(cur, BEFORE_ALL if last is None else last.notification_id)
     if unsealed:
         summary.events += unsealed
-        failures.append(Failure(
-            "unsealed-events",
-            f"{unsealed} event(s) after the last leaf are not sealed yet (from notification "
-            f"{first}); run 'scelle seal'",
-        ))
+        failures.append(
+            Failure(
+                "unsealed-events",
+                f"{unsealed} event(s) after the last leaf are not sealed yet (from notification "
+                f"{first}); run 'scelle seal'",
+            )
+        )
     _check_anchors(anchors, size, nodes, failures)  # 4
     if failures:
         raise StoreVerificationFailed(failures)

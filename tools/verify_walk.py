@@ -60,26 +60,34 @@ class LeafWalk:
 
     def _leaf(self, record: StoredRecord | None, leaf: LeafRow) -> None:
         if leaf.leaf_index != self.next_index:
-            self.failures.append(Failure(
-                "ledger-gap",
-                f"leaf index {leaf.leaf_index} found where {self.next_index} was expected",
-            ))
+            self.failures.append(
+                Failure(
+                    "ledger-gap",
+                    f"leaf index {leaf.leaf_index} found where {self.next_index} was expected",
+                )
+            )
         self.next_index = leaf.leaf_index + 1
         linked = hashlib.sha256(self.chain + leaf.leaf_hash).digest() == leaf.chain_hash
         self.chain = leaf.chain_hash
         if not linked:
             # The ledger row itself was edited: its event is not the suspect.
-            self.failures.append(Failure(
-                "ledger-edited",
-                f"leaf {leaf.leaf_index} (notification {leaf.notification_id}): its chain value "
-                "does not link to the previous one",
-            ))
+            self.failures.append(
+                Failure(
+                    "ledger-edited",
+                    f"leaf {leaf.leaf_index} (notification {leaf.notification_id}): "
+                    "its chain value "
+                    "does not link to the previous one",
+                )
+            )
         elif record is None:
-            self.failures.append(Failure(
-                "event-deleted",
-                f"leaf {leaf.leaf_index} seals notification {leaf.notification_id}, which is no "
-                "longer in the event store",
-            ))
+            self.failures.append(
+                Failure(
+                    "event-deleted",
+                    f"leaf {leaf.leaf_index} seals notification {leaf.notification_id}, "
+                    "which is no "
+                    "longer in the event store",
+                )
+            )
         elif leaf_hash_of(record) != leaf.leaf_hash:
             self.mismatches.append((record, leaf))
 
@@ -94,22 +102,29 @@ def classify_mismatches(mismatches: Sequence[Mismatch], failures: list[Failure])
         for record, leaf in mismatches:
             for _, other in mismatches:
                 moved = StoredRecord(
-                    other.notification_id, record.originator_id,
-                    record.originator_version, record.topic, record.state,
+                    other.notification_id,
+                    record.originator_id,
+                    record.originator_version,
+                    record.topic,
+                    record.state,
                 )
                 if other.leaf_index != leaf.leaf_index and leaf_hash_of(moved) == other.leaf_hash:
                     swapped.add(leaf.leaf_index)
     for record, leaf in mismatches:
         what = f"{record.topic} v{record.originator_version} of {record.originator_id}"
         if leaf.leaf_index in swapped:
-            failures.append(Failure(
-                "events-swapped",
-                f"notification {record.notification_id} (leaf {leaf.leaf_index}) holds "
-                f"{what}, which was sealed at another position",
-            ))
+            failures.append(
+                Failure(
+                    "events-swapped",
+                    f"notification {record.notification_id} (leaf {leaf.leaf_index}) holds "
+                    f"{what}, which was sealed at another position",
+                )
+            )
         else:
-            failures.append(Failure(
-                "event-altered",
-                f"notification {record.notification_id} (leaf {leaf.leaf_index}, {what}): "
-                "the stored bytes do not match the sealed leaf hash",
-            ))
+            failures.append(
+                Failure(
+                    "event-altered",
+                    f"notification {record.notification_id} (leaf {leaf.leaf_index}, {what}): "
+                    "the stored bytes do not match the sealed leaf hash",
+                )
+            )

@@ -28,11 +28,11 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]*")  # ASCII digits, no leading zeroes
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
 
-class MalformedCheckpoint(NoteError):  # noqa: N818
+class MalformedCheckpoint(NoteError):
     """The note text is not a well-formed checkpoint body."""
 
 
-class OriginMismatch(NoteError):  # noqa: N818
+class OriginMismatch(NoteError):
     """The checkpoint's origin line differs from the log key's name."""
 
 

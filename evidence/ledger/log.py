@@ -137,6 +137,9 @@ class Ledger:
         with self.db.read_transaction() as cur:
             for batch in self.db.iter_records(cur):
                 for record in batch:
-                    if record.originator_id == originator_id and record.originator_version == version:
+                    if (
+                        record.originator_id == originator_id
+                        and record.originator_version == version
+                    ):
                         return record.notification_id
         raise LedgerError(f"no stored event {originator_id} version {version}")

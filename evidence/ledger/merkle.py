@@ -37,15 +37,15 @@ class ProofError(Exception):
     """A proof did not verify. One base class so callers can refuse every failure at once."""
 
 
-class RootMismatch(ProofError):  # noqa: N818 - names fixed by the ledger's public API
+class RootMismatch(ProofError):
     """The proof is well formed but leads to a different root: the log is not what was claimed."""
 
 
-class MalformedProof(ProofError):  # noqa: N818
+class MalformedProof(ProofError):
     """Wrong number of proof elements, or a hash of the wrong length."""
 
 
-class IndexOutOfRange(ProofError, ValueError):  # noqa: N818
+class IndexOutOfRange(ProofError, ValueError):
     """A leaf index outside the tree: nothing can prove it is included."""
 
 

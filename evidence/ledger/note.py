@@ -39,28 +39,27 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # ASCII controls other than newl
 class NoteError(Exception):
     """Base class of every signed-note failure.
 
-    The subclasses are named after what went wrong (the ledger API fixes these names),
-    hence the N818 exemptions below.
+    The subclasses are named after what went wrong (STYLE.md), not suffixed "Error".
     """
 
 
-class MalformedKey(NoteError):  # noqa: N818
+class MalformedKey(NoteError):
     """A signer or verifier key string is not in the x/mod / C2SP vkey encoding."""
 
 
-class MalformedNote(NoteError):  # noqa: N818
+class MalformedNote(NoteError):
     """The note (or a text to be signed) breaks the signed-note syntax."""
 
 
-class BadSignature(NoteError):  # noqa: N818
+class BadSignature(NoteError):
     """A signature line from a known key (name and key ID match) failed to verify."""
 
 
-class NoKnownSignature(NoteError):  # noqa: N818
+class NoKnownSignature(NoteError):
     """No signature from a known key: the text MUST then be ignored."""
 
 
-class AmbiguousKey(NoteError):  # noqa: N818
+class AmbiguousKey(NoteError):
     """Two different trusted keys share a name and key ID, so a line cannot be attributed."""
 
 

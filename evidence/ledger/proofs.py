@@ -28,11 +28,11 @@ class ProofFileError(Exception):
     """Base class of every proof-file parsing failure."""
 
 
-class MalformedProofFile(ProofFileError):  # noqa: N818
+class MalformedProofFile(ProofFileError):
     """The file's own lines (header, fields, hashes, separator) are not as specified."""
 
 
-class BadEmbeddedCheckpoint(ProofFileError):  # noqa: N818
+class BadEmbeddedCheckpoint(ProofFileError):
     """The trailing note is not a checkpoint note, or contradicts the proof's sizes."""
 
 

@@ -185,7 +185,7 @@ class LedgerDB(ABC):
             ),
             (lo, hi),
         )
-        return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+        return [tuple(r) for r in cur.fetchall()]
 
     @abstractmethod
     def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:
@@ -204,20 +204,22 @@ class LedgerDB(ABC):
             ),
             (level, lo, hi),
         )
-        return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+        return [tuple(r) for r in cur.fetchall()]
 
     def nodes_above(self, cur: Any, level: int) -> list[tuple[int, int, bytes]]:
         cur.execute(
             self._sql("SELECT level, idx, hash FROM scelle_ledger_nodes WHERE level > ?"),
             (level,),
         )
-        return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+        return [tuple(r) for r in cur.fetchall()]
 
     def events_after(self, cur: Any, notification_id: int) -> tuple[int, int | None]:
         """How many events lie after a notification id, and the first one's id."""
         column = self.id_column
         cur.execute(
-            self._sql(f"SELECT COUNT(*), MIN({column}) FROM {self.events_table} WHERE {column} > ?"),
+            self._sql(
+                f"SELECT COUNT(*), MIN({column}) FROM {self.events_table} WHERE {column} > ?"
+            ),
             (notification_id,),
         )
         count, first = cur.fetchone()
@@ -231,8 +233,10 @@ class LedgerDB(ABC):
 
     def checkpoint_at(self, cur: Any, size: int) -> CheckpointRow | None:
         cur.execute(
-            self._sql("SELECT tree_size, note, issued_at FROM scelle_ledger_checkpoints "
-                      "WHERE tree_size = ?"),
+            self._sql(
+                "SELECT tree_size, note, issued_at FROM scelle_ledger_checkpoints "
+                "WHERE tree_size = ?"
+            ),
             (size,),
         )
         row = cur.fetchone()
@@ -284,15 +288,18 @@ class SQLiteLedgerDB(LedgerDB):
             conn.close()
 
     def schema(self) -> list[str]:
-        return [s.replace("PRIMARY KEY (level, idx))", "PRIMARY KEY (level, idx)) WITHOUT ROWID")
-                for s in super().schema()]
+        return [
+            s.replace("PRIMARY KEY (level, idx))", "PRIMARY KEY (level, idx)) WITHOUT ROWID")
+            for s in super().schema()
+        ]
 
     def _records(self, rows: list[Any]) -> list[StoredRecord]:
         return [StoredRecord(r[0], UUID(hex=r[1]), r[2], r[3], bytes(r[4])) for r in rows]
 
     def records_after(self, cur: Any, notification_id: int, limit: int) -> list[StoredRecord]:
         cur.execute(
-            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table} "
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table} "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?",
             (notification_id, limit),
         )
@@ -352,12 +359,14 @@ class PostgresLedgerDB(LedgerDB):
     def records_after(self, cur: Any, notification_id: int, limit: int) -> list[StoredRecord]:
         cur.execute(
             "SELECT notification_id, originator_id, originator_version, topic, state "
-            f"FROM {self.events_table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+            f"FROM {self.events_table} WHERE notification_id > %s "
+            "ORDER BY notification_id LIMIT %s",
             (notification_id, limit),
         )
         return [
-            StoredRecord(r[0], r[1] if isinstance(r[1], UUID) else UUID(str(r[1])), r[2], r[3],
-                         bytes(r[4]))
+            StoredRecord(
+                r[0], r[1] if isinstance(r[1], UUID) else UUID(str(r[1])), r[2], r[3], bytes(r[4])
+            )
             for r in cur.fetchall()
         ]
 

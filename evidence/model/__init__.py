@@ -10,8 +10,8 @@ from evidence.model.access import AccessDenial, AccessRequest, Mission
 from evidence.model.camera import Camera, Commune, PrivacyZone
 from evidence.model.errors import DomainError
 from evidence.model.judicial import Export, Requisition, TimeRange
-from evidence.model.segment import Hold, Segment
 from evidence.model.security import User
+from evidence.model.segment import Hold, Segment
 
 __all__ = [
     "AccessDenial",

@@ -109,9 +109,7 @@ class Export(Aggregate):
         TOPIC = "scelle:Export.Created"  # declared for the library; never stored
 
     @event("Requested", topic="scelle:Export.Requested")
-    def __init__(
-        self, requisition_id: UUID, segment_ids: list[UUID], requested_by: UUID
-    ) -> None:
+    def __init__(self, requisition_id: UUID, segment_ids: list[UUID], requested_by: UUID) -> None:
         self.requisition_id = requisition_id
         self.segment_ids = list(segment_ids)
         self.requested_by = requested_by

@@ -17,7 +17,9 @@ PURPOSES: Final[dict[str, str]] = {
     "terrorism_prevention": "Prévention d'actes de terrorisme",
     "natural_risks": "Prévention des risques naturels ou technologiques",
     "rescue_fire": "Secours aux personnes et défense contre l'incendie",
-    "amusement_parks": "Sécurité des installations accueillant du public dans les parcs d'attraction",
+    "amusement_parks": (
+        "Sécurité des installations accueillant du public dans les parcs d'attraction"
+    ),
     "vehicle_insurance": "Respect de l'obligation d'être couvert par une assurance automobile",
     "illegal_dumping": "Prévention et constatation des infractions relatives à l'abandon d'ordures",
 }

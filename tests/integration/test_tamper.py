@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from evidence.bootstrap import System
-from evidence.ledger.note import generate_signer_key, sign_note, split_note, Signer
+from evidence.ledger.note import Signer, generate_signer_key, sign_note, split_note
 from evidence.ledger.store import PostgresLedgerDB
 from tests.builders import filled_store, record_segments
 from tools.verify_store import StoreVerificationFailed, verify_store
@@ -39,14 +39,17 @@ class Attacker:
     def event(self, nid: int) -> tuple[Any, ...]:
         rows = self.run(
             f"SELECT originator_id, originator_version, topic, state FROM {self.db.events_table} "
-            f"WHERE {self.id} = ?", (nid,),
+            f"WHERE {self.id} = ?",
+            (nid,),
         )
         return tuple(rows[0])
 
     def nid_of_leaf(self, index: int) -> int:
-        return int(self.run(
-            "SELECT notification_id FROM scelle_ledger_leaves WHERE leaf_index = ?", (index,)
-        )[0][0])
+        return int(
+            self.run(
+                "SELECT notification_id FROM scelle_ledger_leaves WHERE leaf_index = ?", (index,)
+            )[0][0]
+        )
 
     def outside(self) -> list[tuple[str, str]]:
         folder = self.system.settings.checkpoints_dir
@@ -60,8 +63,13 @@ def kinds_after(system: System, outside: list[tuple[str, str]] | None = None) ->
     found = []
     for chunk_level, workers in ((17, 1), (2, 2)):  # one chunk; 4-leaf chunks on 2 processes
         try:
-            verify_store(system.ledger.db, system.ledger.verifier, notes,
-                         workers=workers, chunk_level=chunk_level)
+            verify_store(
+                system.ledger.db,
+                system.ledger.verifier,
+                notes,
+                workers=workers,
+                chunk_level=chunk_level,
+            )
             found.append(set())
         except StoreVerificationFailed as exc:
             found.append({f.kind for f in exc.failures})
@@ -99,16 +107,20 @@ def insert_forged_event(a: Attacker) -> None:
     """Notification id 0 sorts before every sealed event: an insertion into history."""
     oid, _, topic, state = a.event(a.nid_of_leaf(5))
     a.run(
-        f"INSERT INTO {a.db.events_table} ({a.id}, originator_id, originator_version, topic, state) "
-        "VALUES (0, ?, 99, ?, ?)", (oid, topic, state),
+        f"INSERT INTO {a.db.events_table} "
+        f"({a.id}, originator_id, originator_version, topic, state) "
+        "VALUES (0, ?, 99, ?, ?)",
+        (oid, topic, state),
     )
 
 
 def swap_two_events(a: Attacker) -> None:
     n1, n2 = a.nid_of_leaf(10), a.nid_of_leaf(15)
     e1, e2 = a.event(n1), a.event(n2)
-    set_row = (f"UPDATE {a.db.events_table} SET originator_id = ?, originator_version = ?, topic = ?, "
-               f"state = ? WHERE {a.id} = ?")
+    set_row = (
+        f"UPDATE {a.db.events_table} SET originator_id = ?, originator_version = ?, topic = ?, "
+        f"state = ? WHERE {a.id} = ?"
+    )
     a.run(f"UPDATE {a.db.events_table} SET originator_version = -1 WHERE {a.id} = ?", (n1,))
     a.run(set_row, (*e1, n2))
     a.run(set_row, (*e2, n1))
@@ -176,8 +188,12 @@ def test_a_rolled_back_database_is_caught_by_a_checkpoint_kept_outside(
 
 def snapshot(a: Attacker, tmp_path: Path) -> Callable[[], None]:
     """Copy the whole database now; return a function that puts it back."""
-    tables = [a.db.events_table, "scelle_ledger_leaves", "scelle_ledger_nodes",
-              "scelle_ledger_checkpoints"]
+    tables = [
+        a.db.events_table,
+        "scelle_ledger_leaves",
+        "scelle_ledger_nodes",
+        "scelle_ledger_checkpoints",
+    ]
     if a.pg:
         for t in tables:
             a.run(f"CREATE TABLE bak_{t} AS SELECT * FROM {t}")
@@ -198,3 +214,24 @@ def snapshot(a: Attacker, tmp_path: Path) -> Callable[[], None]:
             old.backup(live)
 
     return restore_sqlite
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("originator_id", "not-hex"),
+        ("topic", b"\xff\xfe"),
+        ("originator_version", "three"),
+        ("state", "plain text"),
+    ],
+)
+def test_a_row_rewritten_with_hostile_types_is_reported_not_crashed_on(
+    tmp_path: Path, column: str, value: object
+) -> None:
+    system = filled_store(tmp_path)
+    attacker = Attacker(system)
+    attacker.run(
+        f"UPDATE stored_events SET {column} = ? WHERE rowid = ?", (value, attacker.nid_of_leaf(4))
+    )
+    assert "event-altered" in kinds_after(system)
+    system.close()
