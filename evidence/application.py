@@ -147,6 +147,7 @@ class Archives(Application[UUID]):
         try:
             self.save(segment)
         except IntegrityError:
+            self.segment(segment.id)  # a real duplicate, not another integrity failure
             return segment.id, False
         return segment.id, True
 

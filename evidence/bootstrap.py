@@ -11,6 +11,7 @@ from evidence.clock import Clock
 from evidence.config import Settings
 from evidence.ledger.log import Ledger, LedgerError, create_log_key
 from evidence.ledger.note import Signer, Verifier
+from evidence.ledger.recorder import SEALING_RECORDER_TOPIC, SealingSQLiteRecorder
 from evidence.ledger.store import LedgerDB, PostgresLedgerDB, SQLiteLedgerDB
 
 
@@ -60,16 +61,22 @@ class System:
 def open_system(
     settings: Settings, clock: Clock | None = None, embedded_sealing: bool | None = None
 ) -> System:
-    """Open the archive. SQLite seals right after each save; PostgreSQL leaves it to a
-    follower unless ``embedded_sealing`` says otherwise."""
+    """Open the archive. SQLite seals inside each save's transaction; PostgreSQL leaves it
+    to a follower unless ``embedded_sealing`` asks for a seal right after each save."""
     verifier = read_verifier(settings.log_vkey_path)
     signer = None
     if settings.log_skey_path.exists():
         signer = Signer.from_skey(settings.log_skey_path.read_text(encoding="utf-8").strip())
     db = ledger_db(settings)
-    archives = Archives(env=settings.eventsourcing_env(), clock=clock)
+    seal_now = embedded_sealing if embedded_sealing is not None else not settings.uses_postgres
+    env = settings.eventsourcing_env()
+    if seal_now and not settings.uses_postgres:
+        env["APPLICATION_RECORDER_TOPIC"] = SEALING_RECORDER_TOPIC
+    archives = Archives(env=env, clock=clock)
     db.ensure_schema()
     ledger = Ledger(db, verifier, signer, settings.checkpoints_dir)
-    if embedded_sealing if embedded_sealing is not None else not settings.uses_postgres:
-        archives.after_save = ledger.seal
+    if isinstance(archives.recorder, SealingSQLiteRecorder):
+        archives.recorder.sealer = ledger.sealer  # sealed inside each save's transaction
+    elif seal_now:
+        archives.after_save = ledger.seal  # PostgreSQL asked to seal right after each save
     return System(settings, archives, ledger)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evidence.ledger import merkle
-from evidence.ledger.leaf import ZERO_CHAIN, leaf_input
+from evidence.ledger.leaf import ZERO_CHAIN, StoredRecord
 from evidence.ledger.store import LeafRow, LedgerDB
 
 
@@ -40,35 +40,55 @@ class Sealer:
         self._lock = threading.Lock()
 
     def catch_up(self) -> int:
-        """Seal every committed event not yet sealed; return how many were sealed."""
+        """Seal every committed event not yet sealed, in transactions of our own."""
         total = 0
         with self._lock:
             while True:
-                sealed = self._seal_batch()
+                with self.db.write_transaction() as cur:
+                    sealed = self.seal_pending(cur, self.batch_size)
                 total += sealed
                 if sealed < self.batch_size:
                     return total
 
-    def _seal_batch(self) -> int:
-        with self.db.write_transaction() as cur:
-            head = self._load_head(cur)
-            records = self.db.records_after(cur, head.last_notification_id, self.batch_size)
-            if not records:
-                return 0
-            leaves: list[LeafRow] = []
-            nodes: list[tuple[int, int, bytes]] = []
-            frontier = merkle.Frontier(head.frontier.size, head.frontier.hashes)
-            chain = head.chain
-            sha256 = hashlib.sha256
-            for offset, record in enumerate(records):
-                leaf = sha256(b"\x00" + leaf_input(record)).digest()
-                chain = sha256(chain + leaf).digest()
-                leaves.append(LeafRow(head.size + offset, record.notification_id, leaf, chain))
-                nodes.extend(frontier.append(leaf))
-            self.db.insert_leaves(cur, leaves)
-            self.db.insert_nodes(cur, nodes)
-            new_head = _Head(frontier.size, records[-1].notification_id, chain, frontier)
-        self._head = new_head  # only after the commit succeeded
+    def seal_pending(self, cur: Any, limit: int | None = None) -> int:
+        """Seal, within the caller's write transaction, the events it can see unsealed.
+
+        Embedded mode calls this from inside the transaction that inserts the events, so an
+        event and its seal commit together. The cached head is only a hint: it is checked
+        against the database's last leaf every time, so a rolled-back transaction or another
+        sealer can never make us extend the wrong tree.
+        """
+        head = self._load_head(cur)
+        records = self.db.records_after(cur, head.last_notification_id, limit or 1_000_000)
+        return self._append(cur, head, records)
+
+    def seal_inserted(self, cur: Any, records: list[StoredRecord]) -> int:
+        """Seal events this transaction just inserted, without reading them back.
+
+        Safe only when they directly follow the sealed head (nothing unsealed in between);
+        otherwise fall back to reading every unsealed event.
+        """
+        head = self._load_head(cur)
+        if not records or records[0].notification_id != head.last_notification_id + 1:
+            return self.seal_pending(cur)
+        return self._append(cur, head, records)
+
+    def _append(self, cur: Any, head: _Head, records: list[StoredRecord]) -> int:
+        if not records:
+            return 0
+        leaves: list[LeafRow] = []
+        nodes: list[tuple[int, int, bytes]] = []
+        frontier = merkle.Frontier(head.frontier.size, head.frontier.hashes)
+        chain = head.chain
+        sha256 = hashlib.sha256
+        for offset, record in enumerate(records):
+            leaf = sha256(b"\x00" + record.leaf_input()).digest()
+            chain = sha256(chain + leaf).digest()
+            leaves.append(LeafRow(head.size + offset, record.notification_id, leaf, chain))
+            nodes.extend(frontier.append(leaf))
+        self.db.insert_leaves(cur, leaves)
+        self.db.insert_nodes(cur, nodes)
+        self._head = _Head(frontier.size, records[-1].notification_id, chain, frontier)
         return len(records)
 
     def _load_head(self, cur: Any) -> _Head:
@@ -83,8 +103,32 @@ class Sealer:
             and cached.chain == last.chain_hash
         ):
             return cached
+        self._check_head(cur, last)
         size = last.leaf_index + 1
         plan = merkle.Frontier.plan(size)
-        nodes = self.db.get_nodes(cur, plan)
+        try:
+            nodes = self.db.get_nodes(cur, plan)
+        except LookupError as exc:
+            raise SealingError(f"the ledger's tree is incomplete: {exc}") from None
         frontier = merkle.Frontier(size, [nodes[ref] for ref in plan])
         return _Head(size, last.notification_id, last.chain_hash, frontier)
+
+    def _check_head(self, cur: Any, last: LeafRow) -> None:
+        """Never extend a head we cannot vouch for: refusing stops the save (an alarm), where
+        extending it would seal new events onto a tampered ledger or leave them unsealed."""
+        previous = ZERO_CHAIN
+        if last.leaf_index:
+            rows = self.db.raw_leaves(cur, last.leaf_index - 1, last.leaf_index)
+            previous = bytes(rows[0][3]) if rows else b""
+        records = self.db.records_after(cur, last.notification_id - 1, 1)
+        sealed = records[0] if records else None
+        if (
+            hashlib.sha256(previous + last.leaf_hash).digest() != last.chain_hash
+            or sealed is None
+            or sealed.notification_id != last.notification_id
+            or hashlib.sha256(b"\x00" + sealed.leaf_input()).digest() != last.leaf_hash
+        ):
+            raise SealingError(
+                f"the ledger's last leaf ({last.leaf_index}) does not match the event store; "
+                "refusing to seal onto it — run 'scelle verify store'"
+            )

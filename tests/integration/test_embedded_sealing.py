@@ -1,0 +1,45 @@
+"""Embedded mode: an event and its seal commit together, or neither does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from evidence.ledger.recorder import SealingSQLiteRecorder
+from evidence.ledger.sealer import SealingError
+from tests.builders import new_store, record_segments, register_camera
+
+
+def counts(system) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    db = system.ledger.db
+    with db.read_transaction() as cur:
+        cur.execute("SELECT COUNT(*) FROM stored_events")
+        events = cur.fetchone()[0]
+        return events, db.tree_size(cur)
+
+
+def test_every_saved_event_is_already_sealed_when_save_returns(tmp_path: Path) -> None:
+    system = new_store(tmp_path)
+    assert isinstance(system.archives.recorder, SealingSQLiteRecorder)
+    register_camera(system, "CAM-1")
+    for _ in range(3):
+        record_segments(system, "CAM-1", 1, start=system.archives.clock.now())
+        events, leaves = counts(system)
+        assert events == leaves
+    system.close()
+
+
+def test_a_tampered_ledger_head_stops_the_save_and_its_event(tmp_path: Path) -> None:
+    system = new_store(tmp_path)
+    register_camera(system, "CAM-1")
+    events_before, leaves_before = counts(system)
+    with system.ledger.db.write_transaction() as cur:  # a squatter on the next leaf index
+        cur.execute(
+            "INSERT INTO scelle_ledger_leaves VALUES (?, ?, ?, ?)",
+            (leaves_before, 10**9, b"\0" * 32, b"\0" * 32),
+        )
+    with pytest.raises(SealingError, match="refusing to seal"):
+        record_segments(system, "CAM-1", 1)
+    events_after, _ = counts(system)
+    assert events_after == events_before
+    system.close()
