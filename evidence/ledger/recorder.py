@@ -8,7 +8,7 @@ being committed anyway rather than a second commit of its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -31,11 +31,13 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if self.sealer is not None and ids is not None:
-            records = [
-                StoredRecord(nid, e.originator_id, e.originator_version, e.topic, e.state)
-                for nid, e in zip(ids, stored_events, strict=True)
-            ]
-            if all(isinstance(r.originator_id, UUID) for r in records):
+            if all(isinstance(e.originator_id, UUID) for e in stored_events):
+                records = [
+                    StoredRecord(
+                        nid, cast(UUID, e.originator_id), e.originator_version, e.topic, e.state
+                    )
+                    for nid, e in zip(ids, stored_events, strict=True)
+                ]
                 self.sealer.seal_inserted(c, records)
             else:
                 self.sealer.seal_pending(c)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from evidence.ledger.recorder import SealingSQLiteRecorder
 from evidence.ledger.sealer import SealingError
 from tests.builders import new_store, record_segments, register_camera
