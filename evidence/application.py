@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import Environment
 
 from evidence.clock import Clock, SystemClock
 from evidence.model import (
@@ -20,6 +21,7 @@ from evidence.model import (
     Hold,
     Mission,
     PrivacyZone,
+    QuarantinedFile,
     Requisition,
     Segment,
     User,
@@ -66,6 +68,11 @@ class Archives(Application[UUID]):
         super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.after_save = after_save
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        """Only our own configuration: the library would otherwise merge ``os.environ``, and a
+        stray ``CIPHER_TOPIC`` or ``COMPRESSOR_TOPIC`` would silently change the stored bytes."""
+        return Environment(name, dict(env or {}))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -150,6 +157,31 @@ class Archives(Application[UUID]):
             self.segment(segment.id)  # a real duplicate, not another integrity failure
             return segment.id, False
         return segment.id, True
+
+    def record_quarantine(self, **details: Any) -> UUID:
+        """A refused file is a fact too: nothing a camera sent goes unaccounted for."""
+        quarantined = QuarantinedFile(at=self.clock.now(), **details)
+        self.save(quarantined)
+        return quarantined.id
+
+    def live_blob_ids(self) -> set[str]:
+        """Every blob a recorded, unpurged segment owns (video and renditions).
+
+        Read from the log itself, so that reconciliation at start-up trusts no read model.
+        """
+        live: dict[UUID, list[str]] = {}
+        topics = ["scelle:Segment.Recorded", "scelle:Segment.Purged"]
+        start = 1
+        while batch := self.recorder.select_notifications(start, 2_000, topics=topics):
+            for notification in batch:
+                fact = self.mapper.to_domain_event(notification)
+                if isinstance(fact, Segment.Recorded):  # type: ignore[attr-defined]
+                    owned = [fact.blob_id, fact.thumbnail_blob_id]
+                    live[fact.originator_id] = [b for b in owned if b]
+                else:
+                    live.pop(fact.originator_id, None)
+            start = batch[-1].id + 1
+        return {blob for owned in live.values() for blob in owned}
 
     def segment(self, segment_id: UUID) -> Segment:
         return self._get(Segment, segment_id, "segment")

@@ -9,6 +9,10 @@ from pathlib import Path
 from evidence.application import Archives
 from evidence.clock import Clock
 from evidence.config import Settings
+from evidence.content.blobs import BlobStore, FilesystemBlobStore
+from evidence.content.keys import KeyTable
+from evidence.content.s3 import S3BlobStore
+from evidence.content.vault import ContentVault
 from evidence.ledger.log import Ledger, LedgerError, create_log_key
 from evidence.ledger.note import Signer, Verifier
 from evidence.ledger.recorder import SEALING_RECORDER_TOPIC, SealingSQLiteRecorder
@@ -48,14 +52,38 @@ def read_verifier(path: Path) -> Verifier:
         ) from None
 
 
+def content_vault(settings: Settings) -> ContentVault:
+    """Filesystem by default; an S3-protocol bucket when ``s3_bucket`` is set."""
+    keys = KeyTable(settings.keys_dir / "keys.sqlite", settings.keys_dir)
+    blobs: BlobStore
+    if settings.s3_bucket:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url)
+        blobs = S3BlobStore(settings.s3_bucket, client, prefix=settings.s3_prefix)
+    else:
+        blobs = FilesystemBlobStore(settings.blobs_dir)
+    return ContentVault(keys, blobs)
+
+
 @dataclass
 class System:
     settings: Settings
     archives: Archives
     ledger: Ledger
+    _vault: ContentVault | None = None
+
+    @property
+    def vault(self) -> ContentVault:
+        """Opened on first use: verifying or checkpointing never needs the content keys."""
+        if self._vault is None:
+            self._vault = content_vault(self.settings)
+        return self._vault
 
     def close(self) -> None:
         self.archives.close()
+        if self._vault is not None:
+            self._vault.keys.close()
 
 
 def open_system(

@@ -21,7 +21,15 @@ class Settings(BaseSettings):
         "directory when unset",
     )
     default_retention_days: int = Field(default=15, ge=1, le=30)
-    clock_drift_threshold_seconds: float = Field(default=2.0, gt=0)
+    clock_drift_threshold_seconds: float = Field(
+        default=2.0, gt=0, description="camera clock vs recorder clock, above which it is flagged"
+    )
+    max_segment_bytes: int = Field(default=4 * 1024**3, gt=0)
+    s3_bucket: str | None = Field(
+        default=None, description="S3 bucket for content; filesystem if unset"
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="MinIO, Ceph RGW… endpoint")
+    s3_prefix: str = ""
 
     @property
     def events_path(self) -> Path:
@@ -30,6 +38,14 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.data / "keys"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data / "blobs"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data / "quarantine"
 
     @property
     def log_skey_path(self) -> Path:

@@ -10,7 +10,7 @@ import typer
 
 from evidence.bootstrap import init_data_dir
 from evidence.ledger.log import LedgerError
-from tools import demo, verify_cli
+from tools import demo, ingest_cli, keys_cli, verify_cli
 from tools.context import CliState, console, fail, opened, state
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(verify_cli.app, name="verify")
+app.add_typer(ingest_cli.app, name="ingest")
+app.add_typer(keys_cli.app, name="keys")
 app.command("demo")(demo.demo)
 
 

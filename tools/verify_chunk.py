@@ -60,7 +60,10 @@ def verify_chunk(
     result = ChunkResult(lo, hi)
     with db.read_transaction() as cur:
         rows = db.raw_leaves(cur, lo - 1 if lo else 0, hi)
-        previous = rows.pop(0) if lo else None
+        previous = rows.pop(0) if lo and rows and rows[0][0] == lo - 1 else None
+        if lo and previous is None:
+            previous = db.leaf_before(cur, lo)
+        _missing_leaves(lo, hi, rows, result.failures)
         after = previous[1] if previous else BEFORE_ALL
         upto = rows[-1][1] if rows else after
         events = db.raw_events(cur, after, upto)
@@ -96,6 +99,16 @@ def _fast_path_holds(
         return False  # a hostile row: the detailed walk says which one
     links = map(add, (chain0, *chains[:-1]), leaves)
     return _hashes(links) == list(chains)
+
+
+def _missing_leaves(lo: int, hi: int, rows: list[Any], failures: list[Failure]) -> None:
+    """Every index in [lo, hi) must have its row; a gap is reported where it is."""
+    if len(rows) == hi - lo:
+        return
+    present = {r[0] for r in rows}
+    missing = [i for i in range(lo, hi) if i not in present]
+    for index in missing[:20]:
+        failures.append(Failure("ledger-gap", f"leaf {index} is missing from the ledger"))
 
 
 def _walk(

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from evidence.bootstrap import ledger_db, read_verifier
+from evidence.ledger.checkpoint import MalformedCheckpoint, OriginMismatch
+from evidence.ledger.log import LedgerError
 from evidence.ledger.merkle import ProofError
-from evidence.ledger.note import NoteError, Verifier
+from evidence.ledger.note import MalformedNote, NoteError, Verifier
 from evidence.ledger.proofs import ProofFileError
 from tools.context import console, fail, state
 from tools.verify_proof import (
@@ -36,11 +38,32 @@ FAILURE_LABELS = {
     "checkpoint-malformed": "point de contrôle mal formé",
     "checkpoint-mismatch": "racine signée différente de l'arbre",
     "rollback": "base revenue à un état antérieur",
-    "fork": "deux historiques signés",
     "checkpoints-inconsistent": "points de contrôle incohérents",
     "unsealed-events": "événements non encore scellés",
     "no-checkpoint": "aucun point de contrôle signé",
 }
+
+
+#: Failure kinds of ``verify proof``, with their French labels.
+PROOF_FAILURE_LABELS = {
+    "proof-malformed": "fichier de preuve mal formé",
+    "checkpoint-malformed": "point de contrôle mal formé",
+    "checkpoint-signature": "signature de point de contrôle invalide",
+    "leaf-mismatch": "feuille ne correspondant pas à l'événement",
+    "proof-invalid": "preuve ne menant pas à la racine signée",
+}
+
+
+def proof_failure_kind(exc: Exception) -> str:
+    if isinstance(exc, ProofFileError):
+        return "proof-malformed"
+    if isinstance(exc, MalformedNote | MalformedCheckpoint | OriginMismatch):
+        return "checkpoint-malformed"
+    if isinstance(exc, NoteError):
+        return "checkpoint-signature"
+    if isinstance(exc, ProofVerificationError):
+        return "leaf-mismatch"
+    return "proof-invalid"
 
 
 def _read(path: Path) -> str:
@@ -60,11 +83,17 @@ def store(
 ) -> None:
     """Verify every stored event, the chain, the tree and every checkpoint."""
     settings = state(ctx).settings()
-    verifier = read_verifier(settings.log_vkey_path)
+    try:
+        verifier = read_verifier(settings.log_vkey_path)
+    except LedgerError as exc:
+        raise fail(str(exc)) from None
     outside = [(_read(p), str(p)) for p in checkpoint or []]
     if settings.checkpoints_dir.is_dir():
+        # Copies kept in the data directory are evidence: a damaged one is a FAIL line,
+        # not a usage error, so read them whatever their bytes.
         outside += [
-            (_read(p), str(p)) for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))
+            (p.read_bytes().decode("utf-8", "replace"), str(p))
+            for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))
         ]
     try:
         summary = verify_store(ledger_db(settings), verifier, outside)
@@ -115,7 +144,8 @@ def proof(
         state_bytes = event_state.read_bytes() if event_state else None
         v = verify_inclusion_file(text, verifier, state_bytes)
     except (ProofError, NoteError, ProofFileError, ProofVerificationError, ValueError) as exc:
-        console.print(f"FAIL: {type(exc).__name__}: {exc}", markup=False)
+        kind = proof_failure_kind(exc)
+        console.print(f"FAIL: [{kind}] {PROOF_FAILURE_LABELS[kind]} — {exc}", markup=False)
         raise typer.Exit(1) from None
     console.print(
         f"OK: notification {v.leaf.notification_id} ({v.leaf.topic} v"

@@ -1,6 +1,6 @@
 """``scelle verify proof``: check one proof file offline with nothing but the log's vkey.
 
-Steps for an inclusion proof (c2sp.org/tlog-proof@v1, docs/FORMATS.md §4):
+Steps for an inclusion proof (c2sp.org/tlog-proof@v1, docs/FORMATS.md §5):
   1. Parse the file strictly.
   2. Open the embedded checkpoint with the vkey (signature, origin = key name).
   3. Decode ``extra`` as a Scellé leaf input (it carries the whole stored event) and hash it.

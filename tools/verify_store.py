@@ -24,8 +24,13 @@ from multiprocessing import get_context
 from typing import Any
 
 from evidence.ledger import merkle
-from evidence.ledger.checkpoint import Checkpoint, open_checkpoint
-from evidence.ledger.note import NoteError, Verifier
+from evidence.ledger.checkpoint import (
+    Checkpoint,
+    MalformedCheckpoint,
+    OriginMismatch,
+    open_checkpoint,
+)
+from evidence.ledger.note import MalformedNote, NoteError, Verifier
 from evidence.ledger.store import BEFORE_ALL, LedgerDB
 from tools.verify_chunk import CHUNK_LEVEL, KEEP_LEVEL, ChunkResult, verify_chunk
 from tools.verify_walk import Failure, classify_mismatches
@@ -66,6 +71,9 @@ def _open_anchors(
     for note, where, expected in notes:
         try:
             checkpoint = open_checkpoint(note, verifier)
+        except (MalformedNote, MalformedCheckpoint, OriginMismatch) as exc:
+            failures.append(Failure("checkpoint-malformed", f"{where}: {exc}"))
+            continue
         except NoteError as exc:
             failures.append(Failure("checkpoint-signature", f"{where}: {exc}"))
             continue

@@ -23,11 +23,12 @@ from evidence.content.errors import (
     RangeError,
 )
 
-BLOB_ID_PATTERN: Final = re.compile(r"[0-9a-f]{4}[0-9a-f-]{4,124}")
+BLOB_ID_PATTERN: Final = re.compile(r"[0-9a-f]{4}[0-9a-f-]{4,124}(?:\.[a-z]{1,16})?")
 
 
 def check_blob_id(blob_id: str) -> str:
-    """Return ``blob_id`` if it is 8-128 lowercase hex digits and dashes, starting with 4 hex.
+    """Return ``blob_id`` if it is 8-128 lowercase hex digits and dashes, starting with 4 hex,
+    optionally followed by one ``.kind`` suffix of lowercase letters (a derived rendition).
 
     That admits SHA-256 hex digests, random hex ids and canonical UUID strings, and nothing
     that could climb out of a directory or collide on a case-insensitive filesystem.

@@ -24,6 +24,7 @@ from evidence.content.blobs import BlobStore, check_blob_id
 from evidence.content.errors import (
     DigestMismatchError,
     IntegrityError,
+    InvalidBlobIdError,
     KeyNotFoundError,
     RangeError,
 )
@@ -40,6 +41,16 @@ from evidence.content.stream import (
 
 DEFAULT_READ_BATCH: Final = 8 << 20
 _LAYOUT_CACHE_SIZE: Final = 4096
+
+
+def derived_id(owner: str, kind: str) -> str:
+    """The id of a rendition (thumbnail, masked copy…) kept under ``owner``'s key."""
+    return check_blob_id(f"{owner}.{kind}")
+
+
+def key_owner(blob_id: str) -> str:
+    """The blob whose data key encrypts ``blob_id``: itself, or the owner of a rendition."""
+    return blob_id.split(".", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,18 +118,24 @@ class ContentVault:
     def put(self, blob_id: str, source: Source) -> StoredBlob:
         """Encrypt ``source`` (binary file or iterable of bytes) and store it durably.
 
-        If storing fails, the fresh key is destroyed before the error propagates; should that
+        A derived id (``<owner>.<kind>``, see :func:`derived_id`) is encrypted under its
+        owner's key, so that destroying one key makes every rendition of a segment unreadable.
+        If storing fails, a fresh key is destroyed before the error propagates; should that
         fail too, the key is an orphan for :meth:`orphans` to report.
         """
         check_blob_id(blob_id)
-        encryptor = Encryptor(self.keys.create(blob_id), source, self.chunk_size)
+        owner = key_owner(blob_id)
+        fresh = owner == blob_id
+        key = self.keys.create(blob_id) if fresh else self.keys.get(owner)
+        encryptor = Encryptor(key, source, self.chunk_size)
         try:
             stored_size = self.blobs.put(blob_id, encryptor)
             if stored_size != encryptor.stored_size:
                 raise IntegrityError(f"store wrote {stored_size} of {encryptor.stored_size} bytes")
         except BaseException:
-            with contextlib.suppress(Exception):  # the original error is the one to report
-                self.keys.destroy(blob_id)
+            if fresh:
+                with contextlib.suppress(Exception):  # the original error is the one to report
+                    self.keys.destroy(blob_id)
             raise
         return StoredBlob(
             blob_id, encryptor.plaintext_sha256, encryptor.plaintext_size, stored_size
@@ -144,7 +161,7 @@ class ContentVault:
         rather than at the first ``next``. A whole read authenticates every chunk, including
         an empty final one, so a truncated blob cannot pass for a shorter plaintext.
         """
-        key = self.keys.get(blob_id)
+        key = self.keys.get(key_owner(blob_id))
         layout = self._layout(blob_id)
         batch = self.read_batch // layout.header.chunk_size
         fetch = functools.partial(self._fetch, blob_id)
@@ -162,17 +179,31 @@ class ContentVault:
                 f"recorded {plaintext_sha256} ({plaintext_size} bytes)"
             )
 
-    def shred(self, blob_id: str) -> Shredded:
-        """Destroy the key, then delete the blob. Idempotent: run it again after a crash."""
+    def shred(self, blob_id: str, derived: Iterable[str] = ()) -> Shredded:
+        """Destroy the key, then delete the blob and its derived renditions.
+
+        Idempotent: run it again after a crash. ``derived`` names the renditions stored under
+        this blob's key (the log knows them); they are unreadable once the key is gone, and
+        deleted too.
+        """
         check_blob_id(blob_id)
+        if key_owner(blob_id) != blob_id:
+            raise InvalidBlobIdError(f"{blob_id} is a derived rendition: shred its owner")
+        others = [check_blob_id(d) for d in derived]
+        if any(key_owner(d) != blob_id for d in others):
+            raise InvalidBlobIdError(f"not all of {others} are renditions of {blob_id}")
         key: Literal["destroyed", "already-destroyed", "absent"]
         try:
             key = "destroyed" if self.keys.destroy(blob_id) else "already-destroyed"
         except KeyNotFoundError:
             key = "absent"
         with self._lock:
-            self._layouts.pop(blob_id, None)
-        return Shredded(blob_id, key, self.blobs.delete(blob_id))
+            for gone in (blob_id, *others):
+                self._layouts.pop(gone, None)
+        deleted = self.blobs.delete(blob_id)
+        for other in others:
+            self.blobs.delete(other)
+        return Shredded(blob_id, key, deleted)
 
     def orphans(self, live_ids: Iterable[str]) -> Reconciliation:
         """Compare the ids the log holds as live with the key table and the blob store.
@@ -180,13 +211,14 @@ class ContentVault:
         Run it at start-up, before ingest resumes: a ``put`` in flight looks like an orphan.
         """
         live, keyed, stored = set(live_ids), set(self.keys.ids()), set(self.blobs.iter_ids())
-        purged = live & set(self.keys.destroyed_ids())
+        owners = {key_owner(i) for i in live}
+        purged = owners & set(self.keys.destroyed_ids())
         return Reconciliation(
             orphan_blobs=tuple(sorted(stored - live)),
-            orphan_keys=tuple(sorted(keyed - live)),
+            orphan_keys=tuple(sorted(keyed - owners)),
             unrecorded_purges=tuple(sorted(purged)),
-            missing_blobs=tuple(sorted(live - stored - purged)),
-            missing_keys=tuple(sorted(live - keyed - purged)),
+            missing_blobs=tuple(sorted(i for i in live - stored if key_owner(i) not in purged)),
+            missing_keys=tuple(sorted(owners - keyed - purged)),
         )
 
     def _layout(self, blob_id: str) -> Layout:

@@ -69,6 +69,11 @@ class Sealer:
         otherwise fall back to reading every unsealed event.
         """
         head = self._load_head(cur)
+        if records and records[0].notification_id <= head.last_notification_id:
+            raise SealingError(
+                f"notification {records[0].notification_id} was already sealed: an id was "
+                "reused after a deletion — run 'scelle verify store'"
+            )
         if not records or records[0].notification_id != head.last_notification_id + 1:
             return self.seal_pending(cur)
         return self._append(cur, head, records)

@@ -7,6 +7,7 @@ nodes are stored so that proofs cost O(log n) reads (one query).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from evidence.ledger.leaf import StoredRecord
 NodeRef = tuple[int, int]
 #: Below every possible notification id: rows an attacker slips in at id 0 or below are read.
 BEFORE_ALL = -(2**63)
+_CANONICAL_HEX = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,18 @@ class LedgerDB(ABC):
         )
         return [tuple(r) for r in cur.fetchall()]
 
+    def leaf_before(self, cur: Any, index: int) -> tuple[int, int, bytes, bytes] | None:
+        """The last leaf row below ``index``, wherever it is (rows may have been deleted)."""
+        cur.execute(
+            self._sql(
+                "SELECT leaf_index, notification_id, leaf_hash, chain_hash FROM "
+                "scelle_ledger_leaves WHERE leaf_index < ? ORDER BY leaf_index DESC LIMIT 1"
+            ),
+            (index,),
+        )
+        row = cur.fetchone()
+        return None if row is None else (row[0], row[1], bytes(row[2]), bytes(row[3]))
+
     @abstractmethod
     def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:
         """(notification id, originator id, version, topic, state) for after < id <= upto."""
@@ -321,6 +335,10 @@ class SQLiteLedgerDB(LedgerDB):
 
     @staticmethod
     def originator_bytes(value: Any) -> bytes:
+        """Only the spelling the library writes (32 lowercase hex digits) is accepted: any
+        other spelling of the same UUID hides the event from the application."""
+        if not isinstance(value, str) or not _CANONICAL_HEX.fullmatch(value):
+            raise ValueError(f"originator id {value!r} is not 32 lowercase hex digits")
         return bytes.fromhex(value)
 
 

@@ -9,6 +9,7 @@ a citizen's name in clear.
 from evidence.model.access import AccessDenial, AccessRequest, Mission
 from evidence.model.camera import Camera, Commune, PrivacyZone
 from evidence.model.errors import DomainError
+from evidence.model.ingest import QuarantinedFile
 from evidence.model.judicial import Export, Requisition, TimeRange
 from evidence.model.security import User
 from evidence.model.segment import Hold, Segment
@@ -23,6 +24,7 @@ __all__ = [
     "Hold",
     "Mission",
     "PrivacyZone",
+    "QuarantinedFile",
     "Requisition",
     "Segment",
     "TimeRange",

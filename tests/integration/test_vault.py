@@ -23,9 +23,11 @@ from moto.server import ThreadedMotoServer
 from evidence.content.blobs import BlobStore, FilesystemBlobStore
 from evidence.content.errors import (
     BlobNotFoundError,
+    ContentError,
     DigestMismatchError,
     DuplicateKeyError,
     IntegrityError,
+    InvalidBlobIdError,
     KeyDestroyedError,
     KeyNotFoundError,
     KeyTableError,
@@ -34,7 +36,7 @@ from evidence.content.errors import (
 from evidence.content.keys import KeyTable
 from evidence.content.s3 import S3BlobStore
 from evidence.content.stream import HEADER_SIZE, TAG_SIZE, decrypt_range
-from evidence.content.vault import ContentVault
+from evidence.content.vault import ContentVault, derived_id
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -442,3 +444,33 @@ def test_destroyed_keys_leave_no_trace_in_the_database_files(keys: KeyTable) -> 
         assert rewrapped[blob_id] in raw
         assert wrapped[blob_id][:16] not in raw  # the pre-rotation wrapping was overwritten
         assert keys.get(blob_id) == data_keys[blob_id]
+
+
+def test_a_rendition_is_kept_under_its_owners_key_and_shredded_with_it(
+    vault: ContentVault, tmp_path: Path
+) -> None:
+    owner = new_id()
+    thumb = derived_id(owner, "thumb")
+    vault.put(owner, [b"segment bytes" * 100])
+    vault.put(thumb, [b"thumbnail jpeg"])
+    assert vault.read_all(thumb) == b"thumbnail jpeg"
+    assert thumb not in vault.keys.ids()  # no key of its own
+    assert vault.orphans([owner, thumb]).orphan_keys == ()
+    copy = vault.blobs.get_range(thumb, 0, vault.blobs.size(thumb))
+    vault.shred(owner, derived=[thumb])
+    assert not vault.blobs.exists(thumb)
+    with pytest.raises(ContentError):
+        decrypt_range(vault.keys.get(owner), copy)
+
+
+def test_a_rendition_cannot_be_shredded_alone_nor_made_without_its_owner(
+    vault: ContentVault,
+) -> None:
+    owner = new_id()
+    with pytest.raises(KeyNotFoundError):
+        vault.put(derived_id(owner, "thumb"), [b"x"])
+    vault.put(owner, [b"x"])
+    with pytest.raises(InvalidBlobIdError):
+        vault.shred(derived_id(owner, "thumb"))
+    with pytest.raises(InvalidBlobIdError):
+        vault.shred(owner, derived=[derived_id(new_id(), "thumb")])

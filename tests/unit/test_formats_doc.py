@@ -1,0 +1,606 @@
+"""docs/FORMATS.md §7, recomputed from the page alone, so the document cannot drift.
+
+The worked example's blocks are found by their ``<!-- example:NAME -->`` markers (each
+followed by one fenced block) and every hash and signature in them is recomputed with a
+small, independent implementation written here from the page's own rules: ``hashlib`` and
+``cryptography`` only, the RFC 9162 definitions (MTH, PATH, PROOF) written recursively, and
+the RFC's iterative verifiers. Nothing from ``evidence`` is used for that; only the last
+tests (``test_project_code_…``) import the project's code, to check that it agrees.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "FORMATS.md"
+BLOCK = re.compile(r"<!-- example:([a-z0-9-]+) -->\n```[a-z]*\n(.*?)\n```\n", re.DOTALL)
+EXAMPLE_BLOCKS = {
+    "log-key",
+    "stored-events",
+    "leaf-input",
+    "leaves",
+    "nodes",
+    "roots",
+    "checkpoint-0",
+    "checkpoint-2",
+    "checkpoint-3",
+    "inclusion-proof",
+    "consistency-proof",
+}
+#: §1.2: the fixed part of a leaf input, (field, offset, length).
+LEAF_LAYOUT = [
+    ("prefix", 0, 15),
+    ("notification_id", 15, 8),
+    ("originator_id", 23, 16),
+    ("originator_version", 39, 8),
+    ("topic_length", 47, 2),
+    ("topic", 49, None),
+    ("state", None, None),
+]
+EM_DASH = "\u2014 "
+ED25519 = b"\x01"  # signature type byte (§4.1)
+
+
+class Rejected(Exception):
+    """The mini-verifier refused a proof."""
+
+
+# ------------------------------------------------------------------ reading the page
+def _blocks() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, body in BLOCK.findall(DOC.read_text(encoding="utf-8")):
+        assert name not in found, f"two example blocks are named {name!r}"
+        found[name] = body + "\n"  # the fence swallows the last LF of the text
+    return found
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict[str, str]:
+    return _blocks()
+
+
+def _labelled(text: str) -> dict[str, str]:
+    """``label: value`` lines; the value starts after the colon and the aligning spaces."""
+    out = {}
+    for line in text.splitlines():
+        label, sep, value = line.partition(":")
+        assert sep, f"not a 'label: value' line: {line!r}"
+        out[label.strip()] = value.lstrip(" ")
+    return out
+
+
+@dataclass(frozen=True)
+class Row:
+    nid: int
+    originator_hex: str
+    version: int
+    topic: str
+    state: bytes
+
+
+@pytest.fixture(scope="module")
+def key(doc: dict[str, str]) -> dict[str, str]:
+    return _labelled(doc["log-key"])
+
+
+@pytest.fixture(scope="module")
+def rows(doc: dict[str, str]) -> list[Row]:
+    out = []
+    for record in doc["stored-events"].strip("\n").split("\n\n"):
+        f = _labelled(record)
+        out.append(
+            Row(
+                int(f["notification_id"]),
+                f["originator_id"],
+                int(f["originator_version"]),
+                f["topic"],
+                f["state"].encode("utf-8"),
+            )
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def leaves(doc: dict[str, str]) -> list[tuple[int, int, bytes, bytes]]:
+    out = []
+    for line in doc["leaves"].splitlines()[1:]:
+        index, nid, leaf, chain = line.split()
+        out.append((int(index), int(nid), bytes.fromhex(leaf), bytes.fromhex(chain)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def leaf_hashes(leaves: list[tuple[int, int, bytes, bytes]]) -> list[bytes]:
+    return [leaf for _, _, leaf, _ in leaves]
+
+
+def _table(text: str, columns: int) -> list[list[str]]:
+    return [line.split() for line in text.splitlines()[1:] if len(line.split()) == columns]
+
+
+def _leaf_input_table(text: str) -> tuple[list[tuple[int, int, str, bytes]], int]:
+    """(offset, length, field, bytes) per field, and the end offset."""
+    fields: list[tuple[int, int, str, str]] = []
+    end = -1
+    for line in text.splitlines()[1:]:
+        if m := re.fullmatch(r"\s*(\d+)\s+(\d+)\s+([a-z_]+)\s+([0-9a-f]*)", line):
+            fields.append((int(m[1]), int(m[2]), m[3], m[4]))
+        elif m := re.fullmatch(r"\s+([0-9a-f]+)", line):
+            offset, length, name, hex_text = fields[-1]
+            fields[-1] = (offset, length, name, hex_text + m[1])
+        elif m := re.fullmatch(r"\s*(\d+)\s+\(end\)", line):
+            end = int(m[1])
+        else:
+            raise AssertionError(f"unexpected line in the leaf-input table: {line!r}")
+    return [(o, n, name, bytes.fromhex(h)) for o, n, name, h in fields], end
+
+
+# ------------------------------------------------------------------ the mini-implementation
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    """§0: standard alphabet, padded, canonical."""
+    raw = base64.b64decode(text, validate=True)
+    assert b64(raw) == text, f"non-canonical base64 {text!r}"
+    return raw
+
+
+def leaf_input(row: Row) -> bytes:
+    """§1.2, from the table, with int.to_bytes rather than the code's struct format."""
+    topic = row.topic.encode("utf-8")
+    return (
+        b"scelle/leaf/v1\n"
+        + row.nid.to_bytes(8, "big")
+        + bytes.fromhex(row.originator_hex)
+        + row.version.to_bytes(8, "big")
+        + len(topic).to_bytes(2, "big")
+        + topic
+        + row.state
+    )
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return sha256(b"\x00" + data)
+
+
+def node(left: bytes, right: bytes) -> bytes:
+    return sha256(b"\x01" + left + right)
+
+
+def split_point(n: int) -> int:
+    """The largest power of two strictly smaller than n (n > 1)."""
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def mth(hashes: list[bytes]) -> bytes:
+    """RFC 9162 §2.1.1, recursively, over leaf hashes."""
+    if not hashes:
+        return sha256(b"")
+    if len(hashes) == 1:
+        return hashes[0]
+    k = split_point(len(hashes))
+    return node(mth(hashes[:k]), mth(hashes[k:]))
+
+
+def path(m: int, hashes: list[bytes]) -> list[bytes]:
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]), recursively."""
+    if len(hashes) == 1:
+        return []
+    k = split_point(len(hashes))
+    if m < k:
+        return [*path(m, hashes[:k]), mth(hashes[k:])]
+    return [*path(m - k, hashes[k:]), mth(hashes[:k])]
+
+
+def subproof(m: int, hashes: list[bytes], whole: bool) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b), recursively."""
+    n = len(hashes)
+    if m == n:
+        return [] if whole else [mth(hashes)]
+    k = split_point(n)
+    if m <= k:
+        return [*subproof(m, hashes[:k], whole), mth(hashes[k:])]
+    return [*subproof(m - k, hashes[k:], False), mth(hashes[:k])]
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> None:
+    """RFC 9162 §2.1.3.2, as written in FORMATS.md §3.4."""
+    if not 0 <= index < size:
+        raise Rejected("index outside the tree")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise Rejected("too many proof elements")
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0 or r != root:
+        raise Rejected("proof does not lead to the root")
+
+
+def verify_consistency(
+    size1: int, size2: int, proof: list[bytes], root1: bytes, root2: bytes
+) -> None:
+    """RFC 9162 §2.1.4.2 with the edge cases of FORMATS.md §3.5."""
+    if size1 > size2 or size1 == 0:
+        raise Rejected("sizes no proof can relate")
+    if size1 == size2:
+        if proof or root1 != root2:
+            raise Rejected("equal sizes need no proof and equal roots")
+        return
+    if not proof:
+        raise Rejected("empty proof")
+    hashes = [root1, *proof] if size1 & (size1 - 1) == 0 else list(proof)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = hashes[0]
+    for c in hashes[1:]:
+        if sn == 0:
+            raise Rejected("too many proof elements")
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0 or fr != root1 or sr != root2:
+        raise Rejected("proof does not lead to the roots")
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    signatures: list[tuple[str, bytes]]  # (key name, decoded key ID + signature)
+
+
+def split_note(note: str) -> Note:
+    """§4.2: the text ends at the last blank line; then '— name base64' lines."""
+    assert note.endswith("\n")
+    cut = note.rfind("\n\n")
+    assert cut > 0, "no blank line"
+    text, block = note[: cut + 1], note[cut + 2 :]
+    signatures = []
+    for line in block.removesuffix("\n").split("\n"):
+        assert line.startswith(EM_DASH), line
+        name, _, sig = line.removeprefix(EM_DASH).partition(" ")
+        signatures.append((name, unb64(sig)))
+    return Note(text, signatures)
+
+
+def open_checkpoint(note: str, vkey: str) -> tuple[str, int, bytes]:
+    """§4.1-4.4: verify with the vkey, then parse origin, size and root."""
+    name, key_id_hex, key_b64 = vkey.split("+", 2)
+    material = unb64(key_b64)
+    assert material[:1] == ED25519 and len(material) == 33
+    public = Ed25519PublicKey.from_public_bytes(material[1:])
+    parsed = split_note(note)
+    ours = [sig for signer, sig in parsed.signatures if signer == name]
+    assert len(ours) == 1
+    assert ours[0][:4].hex() == key_id_hex
+    assert len(ours[0]) == 4 + 64
+    public.verify(ours[0][4:], parsed.text.encode("utf-8"))  # raises InvalidSignature
+    origin, size, root = parsed.text.removesuffix("\n").split("\n")
+    assert origin == name, "Scellé: the origin is the key name"
+    assert re.fullmatch(r"0|[1-9][0-9]*", size)
+    return origin, int(size), unb64(root)
+
+
+@dataclass(frozen=True)
+class InclusionFile:
+    extra: bytes
+    index: int
+    hashes: list[bytes]
+    note: str
+
+
+def parse_inclusion(text: str) -> InclusionFile:
+    """§5.1, line by line."""
+    head, extra, index, *rest = text.split("\n")
+    assert head == "c2sp.org/tlog-proof@v1"
+    assert extra.startswith("extra ") and index.startswith("index ")
+    blank = rest.index("")
+    hashes = [unb64(line) for line in rest[:blank]]
+    assert all(len(h) == 32 for h in hashes)
+    assert re.fullmatch(r"0|[1-9][0-9]*", index.removeprefix("index "))
+    note = "\n".join(rest[blank + 1 :])
+    return InclusionFile(unb64(extra.removeprefix("extra ")), int(index[6:]), hashes, note)
+
+
+@dataclass(frozen=True)
+class ConsistencyFile:
+    old: int
+    new: int
+    hashes: list[bytes]
+    note: str
+
+
+def parse_consistency(text: str) -> ConsistencyFile:
+    """§5.2, line by line."""
+    head, old, new, *rest = text.split("\n")
+    assert head == "scelle.fr/tlog-consistency@v1"
+    assert old.startswith("old ") and new.startswith("new ")
+    blank = rest.index("")
+    hashes = [unb64(line) for line in rest[:blank]]
+    assert all(len(h) == 32 for h in hashes)
+    return ConsistencyFile(int(old[4:]), int(new[4:]), hashes, "\n".join(rest[blank + 1 :]))
+
+
+def _row(rows: list[Row], nid: int) -> Row:
+    return next(r for r in rows if r.nid == nid)
+
+
+# ------------------------------------------------------------------ the example, recomputed
+def test_the_page_holds_every_example_block_once(doc: dict[str, str]) -> None:
+    assert set(doc) == EXAMPLE_BLOCKS
+
+
+def test_the_example_key_is_the_public_fixed_seed_and_its_key_id_derives_as_documented(
+    key: dict[str, str],
+) -> None:
+    seed = bytes.fromhex(key["seed"])
+    assert seed == bytes(range(32))
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    assert public.hex() == key["public key"]
+    name = key["key name"]
+    assert name.startswith("scelle.local/")
+    id_input = name.encode("utf-8") + b"\n" + ED25519 + public
+    assert id_input.hex() == key["key id input"]
+    assert sha256(id_input).hex() == key["key id sha256"]
+    assert sha256(id_input)[:4].hex() == key["key id"]
+    assert key["vkey"] == f"{name}+{key['key id']}+{b64(ED25519 + public)}"
+    assert key["skey"] == f"PRIVATE+KEY+{name}+{key['key id']}+{b64(ED25519 + seed)}"
+
+
+def test_the_leaf_input_is_the_concatenation_of_the_documented_fields(
+    doc: dict[str, str], rows: list[Row]
+) -> None:
+    fields, end = _leaf_input_table(doc["leaf-input"])
+    assert [f[2] for f in fields] == [name for name, _, _ in LEAF_LAYOUT]
+    offset = 0
+    for (at, length, name, raw), (_, want_at, want_len) in zip(fields, LEAF_LAYOUT, strict=True):
+        assert at == offset, f"{name} starts at {at}, expected {offset}"
+        assert want_at in (None, at) and want_len in (None, length)
+        assert len(raw) == length, name
+        offset += length
+    assert end == offset
+    values = {name: raw for _, _, name, raw in fields}
+    assert values["prefix"] == b"scelle/leaf/v1\n"
+    row = _row(rows, int.from_bytes(values["notification_id"], "big"))
+    assert values["originator_id"].hex() == row.originator_hex
+    assert int.from_bytes(values["originator_version"], "big") == row.version
+    assert int.from_bytes(values["topic_length"], "big") == len(values["topic"])
+    assert values["topic"].decode("utf-8") == row.topic
+    assert values["state"] == row.state
+    assert b"".join(raw for _, _, _, raw in fields) == leaf_input(row)
+
+
+def test_each_leaf_hash_and_chain_value_follows_from_the_stored_rows(
+    rows: list[Row], leaves: list[tuple[int, int, bytes, bytes]]
+) -> None:
+    assert [index for index, _, _, _ in leaves] == list(range(len(rows)))  # dense
+    assert [nid for _, nid, _, _ in leaves] == sorted(r.nid for r in rows)  # notification order
+    chain = bytes(32)
+    for _, nid, leaf, stored_chain in leaves:
+        assert leaf == leaf_hash(leaf_input(_row(rows, nid)))
+        chain = sha256(chain + leaf)
+        assert stored_chain == chain
+
+
+def test_the_stored_nodes_are_exactly_the_complete_subtrees(
+    doc: dict[str, str], leaf_hashes: list[bytes]
+) -> None:
+    n = len(leaf_hashes)
+    stored = {(int(lv), int(i)): bytes.fromhex(h) for lv, i, h in _table(doc["nodes"], 3)}
+    expected = {
+        (level, idx): mth(leaf_hashes[idx << level : (idx + 1) << level])
+        for level in range(1, n.bit_length())
+        for idx in range(n >> level)
+    }
+    assert stored == expected
+
+
+def test_the_roots_are_the_merkle_tree_hashes_of_the_first_leaves(
+    doc: dict[str, str], leaf_hashes: list[bytes]
+) -> None:
+    roots = _table(doc["roots"], 3)
+    assert [int(size) for size, _, _ in roots] == [0, 2, 3]
+    for size, hex_root, b64_root in roots:
+        assert bytes.fromhex(hex_root) == mth(leaf_hashes[: int(size)])
+        assert unb64(b64_root) == bytes.fromhex(hex_root)
+    assert roots[0][1] == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.parametrize("size", [0, 2, 3])
+def test_each_checkpoint_is_signed_by_the_example_key_over_its_exact_body(
+    doc: dict[str, str], key: dict[str, str], leaf_hashes: list[bytes], size: int
+) -> None:
+    note = doc[f"checkpoint-{size}"]
+    root = mth(leaf_hashes[:size])
+    body = f"{key['key name']}\n{size}\n{b64(root)}\n"
+    parsed = split_note(note)
+    assert parsed.text == body
+    assert (
+        note == body + "\n" + f"{EM_DASH}{key['key name']} " + b64(parsed.signatures[0][1]) + "\n"
+    )
+    assert open_checkpoint(note, key["vkey"]) == (key["key name"], size, root)
+    # Ed25519 is deterministic: the seed signs the body into the very same bytes.
+    seed = bytes.fromhex(key["seed"])
+    signature = Ed25519PrivateKey.from_private_bytes(seed).sign(body.encode("utf-8"))
+    assert parsed.signatures[0][1] == bytes.fromhex(key["key id"]) + signature
+
+
+def test_a_checkpoint_with_one_byte_changed_no_longer_verifies(
+    doc: dict[str, str], key: dict[str, str]
+) -> None:
+    forged = doc["checkpoint-3"].replace("\n3\n", "\n4\n", 1)
+    with pytest.raises(InvalidSignature):
+        open_checkpoint(forged, key["vkey"])
+
+
+def test_the_inclusion_proof_carries_the_leaf_input_and_verifies(
+    doc: dict[str, str],
+    rows: list[Row],
+    leaves: list[tuple[int, int, bytes, bytes]],
+    leaf_hashes: list[bytes],
+    key: dict[str, str],
+) -> None:
+    proof = parse_inclusion(doc["inclusion-proof"])
+    assert proof.note == doc["checkpoint-3"]
+    _, size, root = open_checkpoint(proof.note, key["vkey"])
+    nid = int.from_bytes(proof.extra[15:23], "big")
+    assert proof.extra == leaf_input(_row(rows, nid))
+    assert (proof.index, nid) in {(i, n) for i, n, _, _ in leaves}  # leaf index, not nid
+    assert proof.hashes == path(proof.index, leaf_hashes[:size])
+    verify_inclusion(leaf_hash(proof.extra), proof.index, size, proof.hashes, root)
+
+
+def test_the_mini_verifier_rejects_a_mutated_inclusion_proof(
+    doc: dict[str, str], key: dict[str, str]
+) -> None:
+    proof = parse_inclusion(doc["inclusion-proof"])
+    _, size, root = open_checkpoint(proof.note, key["vkey"])
+    altered = proof.extra.replace(b'"retention_days":15', b'"retention_days":30')
+    assert altered != proof.extra
+    cases = [
+        (leaf_hash(altered), proof.index, proof.hashes),
+        (leaf_hash(proof.extra), proof.index + 1, proof.hashes),
+        (leaf_hash(proof.extra), proof.index, proof.hashes[:-1]),
+        (leaf_hash(proof.extra), proof.index, [*proof.hashes, proof.hashes[0]]),
+        (leaf_hash(proof.extra), proof.index, proof.hashes[::-1]),
+    ]
+    for leaf, index, hashes in cases:
+        with pytest.raises(Rejected):
+            verify_inclusion(leaf, index, size, hashes, root)
+
+
+def test_the_consistency_proof_links_the_kept_checkpoint_to_the_new_one(
+    doc: dict[str, str], leaf_hashes: list[bytes], key: dict[str, str]
+) -> None:
+    proof = parse_consistency(doc["consistency-proof"])
+    assert proof.note == doc["checkpoint-3"]
+    _, old_size, old_root = open_checkpoint(doc[f"checkpoint-{proof.old}"], key["vkey"])
+    _, new_size, new_root = open_checkpoint(proof.note, key["vkey"])
+    assert (old_size, new_size) == (proof.old, proof.new) == (2, 3)
+    assert proof.hashes == subproof(proof.old, leaf_hashes[: proof.new], True)
+    verify_consistency(proof.old, proof.new, proof.hashes, old_root, new_root)
+    with pytest.raises(Rejected):
+        verify_consistency(proof.old, proof.new, proof.hashes, new_root, new_root)
+    with pytest.raises(Rejected):
+        verify_consistency(proof.old, proof.new, [], old_root, new_root)
+    with pytest.raises(Rejected):
+        verify_consistency(0, proof.new, proof.hashes, old_root, new_root)
+
+
+# ------------------------------------------------------------------ the project's code agrees
+def test_project_code_builds_the_same_leaf_inputs_hashes_chain_and_nodes(
+    doc: dict[str, str], rows: list[Row], leaves: list[tuple[int, int, bytes, bytes]]
+) -> None:
+    from uuid import UUID
+
+    from evidence.ledger import merkle
+    from evidence.ledger.leaf import ZERO_CHAIN, StoredRecord, chain_next, leaf_hash_of
+
+    fields, _ = _leaf_input_table(doc["leaf-input"])
+    shown = b"".join(raw for _, _, _, raw in fields)
+    frontier = merkle.Frontier()
+    created = []
+    chain = ZERO_CHAIN
+    for _, nid, leaf, stored_chain in leaves:
+        row = _row(rows, nid)
+        record = StoredRecord(nid, UUID(hex=row.originator_hex), row.version, row.topic, row.state)
+        if record.leaf_input() == shown:
+            assert StoredRecord.from_leaf_input(shown) == record
+        assert leaf_hash_of(record) == leaf
+        chain = chain_next(chain, leaf)
+        assert chain == stored_chain
+        created += frontier.append(leaf)
+    assert any(
+        StoredRecord(r.nid, UUID(hex=r.originator_hex), r.version, r.topic, r.state).leaf_input()
+        == shown
+        for r in rows
+    )
+    assert {(lv, i): h for lv, i, h in created} == {
+        (int(lv), int(i)): bytes.fromhex(h) for lv, i, h in _table(doc["nodes"], 3)
+    }
+    assert frontier.root().hex() == _table(doc["roots"], 3)[-1][1]
+
+
+def test_project_code_reads_the_keys_and_signs_the_same_checkpoints(
+    doc: dict[str, str], key: dict[str, str]
+) -> None:
+    from evidence.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+    from evidence.ledger.note import Signer, Verifier
+
+    signer = Signer.from_skey(key["skey"])
+    assert signer.vkey == key["vkey"]
+    assert f"{signer.key_id:08x}" == key["key id"]
+    verifier = Verifier.from_vkey(key["vkey"])
+    for size in (0, 2, 3):
+        note = doc[f"checkpoint-{size}"]
+        checkpoint = open_checkpoint(note, verifier)
+        assert checkpoint.size == size
+        assert checkpoint == Checkpoint(key["key name"], size, checkpoint.root_hash)
+        assert sign_checkpoint(checkpoint, signer) == note
+
+
+def test_project_code_parses_writes_and_verifies_the_same_proof_files(
+    doc: dict[str, str], key: dict[str, str], leaf_hashes: list[bytes]
+) -> None:
+    from evidence.ledger import merkle
+    from evidence.ledger.note import Verifier
+    from evidence.ledger.proofs import ConsistencyProofFile, InclusionProofFile
+    from tools.verify_proof import verify_consistency_file, verify_inclusion_file
+
+    verifier = Verifier.from_vkey(key["vkey"])
+    inclusion = InclusionProofFile.parse(doc["inclusion-proof"])
+    assert inclusion.to_text() == doc["inclusion-proof"]
+    consistency = ConsistencyProofFile.parse(doc["consistency-proof"])
+    assert consistency.to_text() == doc["consistency-proof"]
+
+    def get(refs: list[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
+        return {(lv, i): mth(leaf_hashes[i << lv : (i + 1) << lv]) for lv, i in refs}
+
+    assert list(inclusion.hashes) == merkle.inclusion_proof(inclusion.index, 3, get)
+    assert list(consistency.hashes) == merkle.consistency_proof(2, 3, get)
+    verdict = verify_inclusion_file(doc["inclusion-proof"], verifier)
+    assert (verdict.leaf.notification_id, verdict.index, verdict.tree_size) == (2, 1, 3)
+    assert verdict.leaf.topic == "scelle:Camera.Registered"
+    verify_consistency_file(doc["consistency-proof"], verifier, doc["checkpoint-2"])
+
+
+def test_project_code_prints_the_failure_kinds_and_labels_of_the_table() -> None:
+    from tools.verify_cli import FAILURE_LABELS
+
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split("<!-- table:failure-kinds -->\n", 1)[1].split("\n\n", 1)[0]
+    documented = {}
+    for line in table.splitlines()[2:]:
+        kind, label, _meaning = (cell.strip() for cell in line.strip("|").split("|"))
+        documented[kind.strip("`")] = label
+    assert documented == FAILURE_LABELS
