@@ -47,7 +47,9 @@ class FolderWatch:
             alive.add(path.name)
             stat = path.lstat()
             stamp = (stat.st_size, stat.st_mtime_ns)
-            first, since = self._seen.get(path.name, (stamp, now))
+            # First sight: unchanged since its last write, as far as we know; any change
+            # seen between two polls restarts the wait.
+            first, since = self._seen.get(path.name, (stamp, stat.st_mtime_ns / 1e9))
             if first != stamp:
                 since = now
             self._seen[path.name] = (stamp, since)

@@ -7,15 +7,20 @@ Each capability adds its step here; anything long-running (serving) comes after 
 from __future__ import annotations
 
 import shutil
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import typer
 
 from evidence.bootstrap import System, init_data_dir, ledger_db, open_system, read_verifier
 from evidence.model import PrivacyZone
 from evidence.model.security import user_id
+from ingest.pipeline import Ingestor
+from ingest.simulate import record_simulated
+from ingest.watch import FolderWatch
 from tools.context import console, fail, state
 from tools.verify_proof import verify_inclusion_file
 from tools.verify_store import StoreVerificationFailed, verify_store
@@ -93,10 +98,53 @@ def _register(system: System) -> None:
     )
 
 
-def _record_facts(system: System) -> None:
-    """Metadata facts only; the ingest capability brings real encrypted video."""
+FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pedestrians-720p.avi"
+#: (camera, source, segments, seconds each, width, height): several minutes of video.
+RECORDINGS = [
+    ("VIL-001", "lavfi", 3, 60, 640, 360),
+    ("VIL-002", "lavfi", 2, 60, 640, 360),
+    ("VAU-001", "lavfi", 2, 60, 640, 360),
+    ("VIL-003", "footage", 2, 30, 1280, 720),
+]
+
+
+def _record_video(system: System, start: datetime) -> list[UUID]:
+    """Simulated cameras record into watch folders; ingest takes each finished segment."""
+    ingestor = Ingestor(system)
+    recorded: list[UUID] = []
+    with tempfile.TemporaryDirectory(prefix="scelle-cameras-") as spool:
+        for code, source, count, seconds, width, height in RECORDINGS:
+            if source == "footage" and not FOOTAGE.exists():
+                console.print(f"  {code} : séquence réelle absente ({FOOTAGE}), caméra ignorée")
+                continue
+            folder = Path(spool) / code
+            folder.mkdir()
+            record_simulated(
+                folder,
+                code,
+                start,
+                count,
+                seconds,
+                width,
+                height,
+                25,
+                source=source,  # type: ignore[arg-type]
+                footage_path=FOOTAGE if source == "footage" else None,
+            )
+            watch = FolderWatch(folder)
+            outcomes = [ingestor.ingest(p, code, root=folder) for p in watch.finished(drain=True)]
+            ids = [o.segment_id for o in outcomes if o.status == "recorded" and o.segment_id]
+            recorded += ids
+            size = sum(o.size for o in outcomes) / 1e6
+            console.print(
+                f"  {code} : {len(ids)} segment(s) de {seconds} s versé(s), "
+                f"{size:.1f} Mo chiffrés ({'séquence réelle' if source == 'footage' else 'mire'})"
+            )
+    return recorded
+
+
+def _record_facts(system: System, segments: list[UUID], start: datetime) -> None:
     archives = system.archives
-    start = datetime(2026, 11, 21, 22, 0, tzinfo=UTC)
     operator = user_id("operateur")
     mission = archives.assign_mission(
         operator_id=operator,
@@ -107,31 +155,8 @@ def _record_facts(system: System) -> None:
         requesting_partner="Police municipale",
         assigned_by=user_id("chef.salle"),
     )
-    first = None
-    for minute in range(6):
-        seg_start = start + timedelta(minutes=minute)
-        seg_id, _ = archives.record_segment(
-            "VIL-001",
-            start=seg_start,
-            end=seg_start + timedelta(minutes=1),
-            container="mp4",
-            codec="h264",
-            width=1920,
-            height=1080,
-            fps=25.0,
-            size=30_000_000 + minute,
-            sha256=f"{minute:064x}",
-            blob_id=f"demo-{minute}",
-            thumbnail_blob_id=None,
-            camera_clock=seg_start,
-            clock_drift_seconds=0.0,
-            clock_drift_flagged=False,
-            source_name=f"VIL-001_{seg_start:%Y%m%dT%H%M%SZ}.mp4",
-        )
-        first = first or seg_id
-    assert first is not None
     archives.record_view(
-        first,
+        segments[0],
         actor_id=operator,
         purpose="mission",
         mission_id=mission,
@@ -150,11 +175,10 @@ def _record_facts(system: System) -> None:
     )
     archives.approve_requisition(requisition, user_id("chef.salle"))
     archives.record_denial(
-        "comite.ethique", "segment.view", str(first), "role without image access", "demo"
+        "comite.ethique", "segment.view", str(segments[0]), "role without image access", "demo"
     )
     console.print(
-        "  6 segments (métadonnées), 1 mission, 1 consultation, 1 réquisition "
-        "approuvée, 1 refus d'accès tracé"
+        "  1 mission, 1 consultation tracée, 1 réquisition approuvée, 1 refus d'accès tracé"
     )
 
 
@@ -175,12 +199,15 @@ def demo(
     try:
         console.print("2. Communes, caméras, comptes et zones de masquage")
         _register(system)
-        console.print("3. Faits enregistrés")
-        _record_facts(system)
-        console.print("4. Point de contrôle signé")
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+        console.print("3. Caméras simulées : enregistrement, versement chiffré et scellé")
+        segments = _record_video(system, start)
+        console.print("4. Faits enregistrés")
+        _record_facts(system, segments, start)
+        console.print("5. Point de contrôle signé")
         note = system.ledger.checkpoint()
         console.print("  " + note.replace("\n", "\n  ").rstrip(), markup=False)
-        console.print("5. Preuve d'inclusion d'un événement, vérifiée hors ligne")
+        console.print("6. Preuve d'inclusion d'un événement, vérifiée hors ligne")
         proof = system.ledger.inclusion_proof(3)
         proof_path = settings.data / "proofs" / "event-3.tlog-proof"
         proof_path.parent.mkdir(exist_ok=True)
@@ -189,7 +216,7 @@ def demo(
         console.print(f"  {proof_path} : OK (feuille {verdict.index} / {verdict.tree_size})")
     finally:
         system.close()
-    console.print("6. Vérification complète du journal")
+    console.print("7. Vérification complète du journal")
     outside = [
         (p.read_text(encoding="utf-8"), str(p))
         for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))
