@@ -82,6 +82,7 @@ class System:
 
     def close(self) -> None:
         self.archives.close()
+        self.ledger.db.close()
         if self._vault is not None:
             self._vault.keys.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -11,7 +12,7 @@ import typer
 from evidence.bootstrap import init_data_dir
 from evidence.ledger.log import LedgerError
 from tools import demo, ingest_cli, keys_cli, verify_cli
-from tools.context import CliState, console, fail, opened, state
+from tools.context import CliState, StopFlag, console, fail, opened, state
 
 app = typer.Typer(
     name="scelle",
@@ -23,6 +24,7 @@ app.add_typer(verify_cli.app, name="verify")
 app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(keys_cli.app, name="keys")
 app.command("demo")(demo.demo)
+app.command("record")(ingest_cli.record)
 
 
 @app.callback()
@@ -61,11 +63,23 @@ def init(
 
 
 @app.command()
-def seal(ctx: typer.Context) -> None:
-    """Seal every stored event not yet sealed (the follower's job, run once)."""
+def seal(
+    ctx: typer.Context,
+    follow: Annotated[
+        bool, typer.Option(help="Rester actif et sceller au fil de l'eau (mode réparti).")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Secondes entre deux passages.")] = 0.2,
+) -> None:
+    """Seal every stored event not yet sealed; with --follow, keep doing so until stopped."""
+    stop = StopFlag()
+    total = 0
     with opened(ctx) as system:
-        count = system.ledger.seal()
-    console.print(f"{count} événement(s) scellé(s).")
+        while True:
+            total += system.ledger.seal()
+            if not follow or stop.requested:
+                break
+            time.sleep(interval)
+    console.print(f"{total} événement(s) scellé(s).")
 
 
 @app.command()

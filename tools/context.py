@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import typer
 from rich.console import Console
@@ -39,6 +41,18 @@ def state(ctx: typer.Context) -> CliState:
 def fail(message: str, code: int = USAGE_ERROR) -> typer.Exit:
     errors.print(f"[bold red]ERREUR[/] {message}")
     return typer.Exit(code)
+
+
+class StopFlag:
+    """Set by SIGINT or SIGTERM: long-running commands finish their step and stop."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
 
 
 @contextmanager

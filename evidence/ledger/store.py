@@ -7,6 +7,7 @@ nodes are stored so that proofs cost O(log n) reads (one query).
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from abc import ABC, abstractmethod
@@ -64,6 +65,9 @@ class LedgerDB(ABC):
 
     @abstractmethod
     def connect(self) -> Any: ...
+
+    def close(self) -> None:  # noqa: B027 - a hook: only pooled backends have work to do
+        """Release pooled connections (nothing to do for SQLite)."""
 
     @abstractmethod
     @contextmanager
@@ -355,24 +359,55 @@ class PostgresLedgerDB(LedgerDB):
 
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
+        self._pool: Any = None
+        self._pool_pid = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Verification workers get the address, never the parent's connections."""
+        return {"conninfo": self.conninfo, "_pool": None, "_pool_pid": 0}
+
+    def _connections(self) -> Any:
+        """One small pool per process: a follower or a busy API node keeps its connections,
+        and a forked verification worker opens its own instead of sharing its parent's."""
+        if self._pool is None or self._pool_pid != os.getpid():
+            from psycopg_pool import ConnectionPool  # the embedded default never needs it
+
+            self._pool = ConnectionPool(self.conninfo, min_size=1, max_size=4, open=True)
+            self._pool_pid = os.getpid()
+        return self._pool
 
     def connect(self) -> Any:
-        import psycopg  # imported here: the embedded default never needs it
+        import psycopg
 
         return psycopg.connect(self.conninfo)
 
+    def close(self) -> None:
+        if self._pool is not None and self._pool_pid == os.getpid():
+            self._pool.close()
+        self._pool = None
+
     @contextmanager
     def write_transaction(self) -> Iterator[Any]:
-        with self.connect() as conn, conn.transaction(), conn.cursor() as cur:
+        with (
+            self._connections().connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.LOCK_KEY,))
             yield cur
 
     @contextmanager
     def read_transaction(self) -> Iterator[Any]:
-        with self.connect() as conn:
-            conn.isolation_level = 3  # REPEATABLE READ: one snapshot for the whole verification
-            with conn.transaction(), conn.cursor() as cur:
-                yield cur
+        from psycopg import IsolationLevel
+
+        with self._connections().connection() as conn:
+            previous = conn.isolation_level
+            conn.isolation_level = IsolationLevel.REPEATABLE_READ  # one snapshot throughout
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    yield cur
+            finally:
+                conn.isolation_level = previous
 
     def records_after(self, cur: Any, notification_id: int, limit: int) -> list[StoredRecord]:
         cur.execute(
