@@ -4,9 +4,9 @@ Steps (docs/FORMATS.md §6 describes the same ones):
   1. Open every checkpoint — in the database and held outside it — and check its signature.
   2. In chunks of 2^17 leaves, spread over the machine's cores: every sealed event must have
      its leaf (dense indices), every leaf its event, every leaf hash must be the hash of the
-     event's leaf input, every chain value must link to the previous one, and every stored
-     tree node inside the chunk must be the hash of its children.
-  3. Rebuild the tree above the chunks, comparing the stored nodes there too.
+     event's leaf input, and every chain value must link to the previous one.
+  3. Rebuild the whole tree from the leaf hashes and compare every stored tile above the
+     leaves with it (the leaves' own tiles are checked by step 2).
   4. Compare each checkpoint's root with the rebuilt tree at its size, and check the
      consistency proof between successive checkpoints.
 Any failure is reported with its own kind; verification never stops at a warning.
@@ -14,7 +14,6 @@ Any failure is reported with its own kind; verification never stops at a warning
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ from evidence.ledger.checkpoint import (
 )
 from evidence.ledger.note import MalformedNote, NoteError, Verifier
 from evidence.ledger.store import BEFORE_ALL, LedgerDB
+from evidence.ledger.tiles import TILE_HEIGHT, TILE_WIDTH, pair_up
 from tools.verify_chunk import CHUNK_LEVEL, KEEP_LEVEL, ChunkResult, verify_chunk
 from tools.verify_walk import Failure, classify_mismatches
 
@@ -131,28 +131,40 @@ def _run_chunks(
     return results
 
 
-def _upper_levels(
-    db: LedgerDB, cur: Any, nodes: NodeMap, failures: list[Failure], chunk_level: int
-) -> None:
-    """Step 3: the levels above the chunks, from the chunks' roots."""
-    stored = {(lv, i): bytes(h) for lv, i, h in db.nodes_above(cur, chunk_level)}
+def _upper_levels(nodes: NodeMap, chunk_level: int) -> None:
+    """Step 3a: the levels above the chunks, from the chunks' roots."""
     level = chunk_level
     while True:
         below = sorted(i for lv, i in nodes if lv == level)
         if len(below) < 2:
-            break
+            return
+        above = pair_up([nodes[(level, i)] for i in range(len(below) - len(below) % 2)])
         level += 1
-        for i in range(len(below) // 2):
-            digest = hashlib.sha256(
-                b"\x01" + nodes[(level - 1, 2 * i)] + nodes[(level - 1, 2 * i + 1)]
-            ).digest()
-            nodes[(level, i)] = digest
-            if stored.get((level, i)) != digest:
+        nodes.update(((level, i), digest) for i, digest in enumerate(above))
+
+
+def _check_tiles(
+    db: LedgerDB, cur: Any, nodes: NodeMap, size: int, failures: list[Failure]
+) -> None:
+    """Step 3b: every stored tile above the leaves holds exactly the rebuilt tree's nodes."""
+    stored = {(t, i): blob for t, i, blob in db.stored_tiles(cur, 1)}
+    t = 1
+    while (count := size >> (TILE_HEIGHT * t)) > 0:
+        level = TILE_HEIGHT * t
+        for index in range((count + TILE_WIDTH - 1) // TILE_WIDTH):
+            hi = min((index + 1) * TILE_WIDTH, count)
+            expected = b"".join(nodes[(level, p)] for p in range(index * TILE_WIDTH, hi))
+            found = stored.pop((t, index), None)
+            if found != expected:
+                state = "missing" if found is None else "wrong"
                 failures.append(
-                    Failure(
-                        "node-mismatch", f"stored tree node (level {level}, index {i}) is wrong"
-                    )
+                    Failure("node-mismatch", f"stored tile (level {t}, index {index}) is {state}")
                 )
+        t += 1
+    for t, index in sorted(stored):
+        failures.append(
+            Failure("node-mismatch", f"stored tile (level {t}, index {index}) lies beyond the tree")
+        )
 
 
 def _check_anchors(
@@ -234,8 +246,9 @@ def verify_store(
         summary.events += result.events
     classify_mismatches([m for r in results for m in r.mismatches], failures)
     summary.leaves = size
+    _upper_levels(nodes, chunk_level)  # 3
     with db.read_transaction() as cur:
-        _upper_levels(db, cur, nodes, failures, chunk_level)  # 3
+        _check_tiles(db, cur, nodes, size, failures)
         unsealed, first = db.events_after(cur, BEFORE_ALL if last is None else last.notification_id)
     if unsealed:
         summary.events += unsealed

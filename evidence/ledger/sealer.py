@@ -1,9 +1,9 @@
 """The sealer: follows the notification log in order and seals every stored event.
 
 Each committed event gets the next dense leaf index (notification ids may have gaps; leaf
-indices never do), its chain value and its place in the Merkle tree — leaves, chain values
-and new tree nodes written in one transaction under the sealer's lock, so two sealers at
-once still produce one gap-free sequence.
+indices never do), its chain value and its place in the Merkle tree's tiles — all written in
+one transaction under the sealer's lock, so two sealers at once still produce one gap-free
+sequence.
 """
 
 from __future__ import annotations
@@ -11,29 +11,30 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any
 
-from evidence.ledger import merkle
 from evidence.ledger.leaf import ZERO_CHAIN, StoredRecord
 from evidence.ledger.store import LeafRow, LedgerDB
+
+_digest = methodcaller("digest")
 
 
 class SealingError(RuntimeError):
     """The ledger and the event store disagree in a way the sealer must not paper over."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Head:
     """What the sealer remembers between batches, checked against the database each time."""
 
     size: int
     last_notification_id: int
     chain: bytes
-    frontier: merkle.Frontier
 
 
 class Sealer:
-    def __init__(self, db: LedgerDB, batch_size: int = 2_000) -> None:
+    def __init__(self, db: LedgerDB, batch_size: int = 2_048) -> None:
         self.db = db
         self.batch_size = batch_size
         self._head: _Head | None = None
@@ -81,26 +82,28 @@ class Sealer:
     def _append(self, cur: Any, head: _Head, records: list[StoredRecord]) -> int:
         if not records:
             return 0
-        leaves: list[LeafRow] = []
-        nodes: list[tuple[int, int, bytes]] = []
-        frontier = merkle.Frontier(head.frontier.size, head.frontier.hashes)
-        chain = head.chain
         sha256 = hashlib.sha256
-        for offset, record in enumerate(records):
-            leaf = sha256(b"\x00" + record.leaf_input()).digest()
+        inputs = [b"\x00" + record.leaf_input() for record in records]
+        leaves = list(map(_digest, map(sha256, inputs)))
+        chains = []
+        chain = head.chain
+        for leaf in leaves:
             chain = sha256(chain + leaf).digest()
-            leaves.append(LeafRow(head.size + offset, record.notification_id, leaf, chain))
-            nodes.extend(frontier.append(leaf))
-        self.db.insert_leaves(cur, leaves)
-        self.db.insert_nodes(cur, nodes)
-        self._head = _Head(frontier.size, records[-1].notification_id, chain, frontier)
+            chains.append(chain)
+        try:
+            self.db.append(cur, head.size, leaves, [r.notification_id for r in records], chains)
+        except LookupError as exc:
+            raise SealingError(
+                f"the ledger's tiles do not end where its head does: {exc}"
+            ) from None
+        self._head = _Head(head.size + len(records), records[-1].notification_id, chain)
         return len(records)
 
     def _load_head(self, cur: Any) -> _Head:
         """Trust the cached head only if the database's last leaf still matches it."""
         last = self.db.last_leaf(cur)
         if last is None:
-            return _Head(0, 0, ZERO_CHAIN, merkle.Frontier())
+            return _Head(0, 0, ZERO_CHAIN)
         cached = self._head
         if (
             cached is not None
@@ -109,14 +112,7 @@ class Sealer:
         ):
             return cached
         self._check_head(cur, last)
-        size = last.leaf_index + 1
-        plan = merkle.Frontier.plan(size)
-        try:
-            nodes = self.db.get_nodes(cur, plan)
-        except LookupError as exc:
-            raise SealingError(f"the ledger's tree is incomplete: {exc}") from None
-        frontier = merkle.Frontier(size, [nodes[ref] for ref in plan])
-        return _Head(size, last.notification_id, last.chain_hash, frontier)
+        return _Head(last.leaf_index + 1, last.notification_id, last.chain_hash)
 
     def _check_head(self, cur: Any, last: LeafRow) -> None:
         """Never extend a head we cannot vouch for: refusing stops the save (an alarm), where

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import struct
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,11 +19,13 @@ from typing import Any
 from uuid import UUID
 
 from evidence.ledger.leaf import StoredRecord
+from evidence.ledger.tiles import HASH, TILE_WIDTH, TileRef, nodes_from_tiles, split, subtree_root
 
 NodeRef = tuple[int, int]
 #: Below every possible notification id: rows an attacker slips in at id 0 or below are read.
 BEFORE_ALL = -(2**63)
 _CANONICAL_HEX = re.compile(r"[0-9a-f]{32}")
+_NID = struct.Struct(">Q")
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,14 @@ class LedgerDB(ABC):
     def schema(self) -> list[str]:
         b, i = self.blob_type, self.int_type
         return [
-            "CREATE TABLE IF NOT EXISTS scelle_ledger_leaves ("
-            f"leaf_index {i} PRIMARY KEY, notification_id {i} NOT NULL UNIQUE, "
-            f"leaf_hash {b} NOT NULL, chain_hash {b} NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS scelle_ledger_nodes ("
-            f"level {i} NOT NULL, idx {i} NOT NULL, hash {b} NOT NULL, "
+            # Tile level t holds tree level 8t, up to 256 hashes per row (C2SP tlog-tiles).
+            "CREATE TABLE IF NOT EXISTS scelle_ledger_tiles ("
+            f"level {i} NOT NULL, idx {i} NOT NULL, hashes {b} NOT NULL, "
             "PRIMARY KEY (level, idx))",
+            # Leaves [256*tile, …): notification ids (u64 big-endian each) and chain values.
+            "CREATE TABLE IF NOT EXISTS scelle_ledger_entries ("
+            f"tile {i} PRIMARY KEY, first_nid {i} NOT NULL UNIQUE, nids {b} NOT NULL, "
+            f"chains {b} NOT NULL)",
             "CREATE TABLE IF NOT EXISTS scelle_ledger_checkpoints ("
             f"tree_size {i} PRIMARY KEY, note TEXT NOT NULL, issued_at TEXT NOT NULL)",
         ]
@@ -95,115 +100,192 @@ class LedgerDB(ABC):
 
     def last_leaf(self, cur: Any) -> LeafRow | None:
         cur.execute(
-            "SELECT leaf_index, notification_id, leaf_hash, chain_hash "
-            "FROM scelle_ledger_leaves ORDER BY leaf_index DESC LIMIT 1"
+            "SELECT tile, nids, chains FROM scelle_ledger_entries ORDER BY tile DESC LIMIT 1"
         )
         row = cur.fetchone()
-        return None if row is None else LeafRow(row[0], row[1], bytes(row[2]), bytes(row[3]))
+        if row is None:
+            return None
+        tile, nids, chains = row[0], bytes(row[1]), bytes(row[2])
+        width = len(nids) // 8
+        index = tile * TILE_WIDTH + width - 1
+        leaf = self.tiles(cur, [(0, tile)]).get((0, tile), b"")[(width - 1) * HASH : width * HASH]
+        return LeafRow(index, _NID.unpack_from(nids, len(nids) - 8)[0], leaf, chains[-HASH:])
 
     def tree_size(self, cur: Any) -> int:
         last = self.last_leaf(cur)
         return 0 if last is None else last.leaf_index + 1
 
-    def insert_leaves(self, cur: Any, rows: Sequence[LeafRow]) -> None:
-        cur.executemany(
-            self._sql("INSERT INTO scelle_ledger_leaves VALUES (?, ?, ?, ?)"),
-            [(r.leaf_index, r.notification_id, r.leaf_hash, r.chain_hash) for r in rows],
+    def tiles(self, cur: Any, refs: Sequence[TileRef]) -> dict[TileRef, bytes]:
+        """Fetch tiles by (tile level, index), each a primary-key lookup, in one query."""
+        if not refs:
+            return {}
+        point = f"(level = {self.placeholder} AND idx = {self.placeholder})"
+        cur.execute(
+            "SELECT level, idx, hashes FROM scelle_ledger_tiles WHERE "
+            + " OR ".join(point for _ in refs),
+            [v for ref in refs for v in ref],
         )
-
-    def insert_nodes(self, cur: Any, rows: Sequence[tuple[int, int, bytes]]) -> None:
-        if rows:
-            cur.executemany(self._sql("INSERT INTO scelle_ledger_nodes VALUES (?, ?, ?)"), rows)
+        return {(r[0], r[1]): bytes(r[2]) for r in cur.fetchall()}
 
     def get_nodes(self, cur: Any, refs: Sequence[NodeRef]) -> dict[NodeRef, bytes]:
-        """Fetch stored complete-subtree hashes in at most two queries."""
-        found: dict[NodeRef, bytes] = {}
-        leaves = sorted({i for level, i in refs if level == 0})
-        inner = sorted({(level, i) for level, i in refs if level > 0})
-        if leaves:
-            marks = ", ".join(self.placeholder for _ in leaves)
+        """Complete subtree hashes, recomputed from the tiles that hold them (one query)."""
+        return nodes_from_tiles(refs, lambda wanted: self.tiles(cur, wanted))
+
+    def append(
+        self,
+        cur: Any,
+        start: int,
+        leaves: Sequence[bytes],
+        nids: Sequence[int],
+        chains: Sequence[bytes],
+    ) -> None:
+        """Append sealed leaves at index ``start``: entries, then the tiles level by level."""
+        first, offset = divmod(start, TILE_WIDTH)
+        nid_blob, chain_blob = b"", b""
+        if offset:
             cur.execute(
-                f"SELECT leaf_index, leaf_hash FROM scelle_ledger_leaves "
-                f"WHERE leaf_index IN ({marks})",
-                leaves,
+                self._sql("SELECT nids, chains FROM scelle_ledger_entries WHERE tile = ?"),
+                (first,),
             )
-            found.update({(0, r[0]): bytes(r[1]) for r in cur.fetchall()})
-        if inner:
-            pairs = ", ".join(f"({self.placeholder}, {self.placeholder})" for _ in inner)
-            cur.execute(
-                f"SELECT level, idx, hash FROM scelle_ledger_nodes "
-                f"WHERE (level, idx) IN (VALUES {pairs})",
-                [v for ref in inner for v in ref],
+            row = cur.fetchone()
+            if row is None or len(row[0]) != offset * 8:
+                raise LookupError(f"ledger entries for tile {first} do not end at leaf {start}")
+            nid_blob, chain_blob = bytes(row[0]), bytes(row[1])
+        nid_blob += struct.pack(f">{len(nids)}Q", *nids)
+        chain_blob += b"".join(chains)
+        rows = []
+        for k in range(0, len(nid_blob) // 8, TILE_WIDTH):
+            nid_part = nid_blob[k * 8 : (k + TILE_WIDTH) * 8]
+            rows.append(
+                (
+                    first + k // TILE_WIDTH,
+                    _NID.unpack_from(nid_part)[0],
+                    nid_part,
+                    chain_blob[k * HASH : (k + TILE_WIDTH) * HASH],
+                )
             )
-            found.update({(r[0], r[1]): bytes(r[2]) for r in cur.fetchall()})
-        missing = set(refs) - found.keys()
-        if missing:
-            raise LookupError(f"ledger nodes missing from the store: {sorted(missing)[:5]}")
-        return found
+        cur.executemany(
+            self._sql(
+                "INSERT INTO scelle_ledger_entries VALUES (?, ?, ?, ?) ON CONFLICT (tile) "
+                "DO UPDATE SET nids = excluded.nids, chains = excluded.chains"
+            ),
+            rows,
+        )
+        self._extend_tiles(cur, 0, start, list(leaves))
+
+    def _extend_tiles(self, cur: Any, level: int, position: int, hashes: list[bytes]) -> None:
+        """Add hashes to tile level ``level`` at ``position``; completed tiles climb a level."""
+        first, offset = divmod(position, TILE_WIDTH)
+        blob = b""
+        if offset:
+            blob = self.tiles(cur, [(level, first)]).get((level, first), b"")
+            if len(blob) != offset * HASH:
+                raise LookupError(f"ledger tile ({level}, {first}) does not end at {position}")
+        blob += b"".join(hashes)
+        full = TILE_WIDTH * HASH
+        parts = [blob[k : k + full] for k in range(0, len(blob), full)]
+        cur.executemany(
+            self._sql(
+                "INSERT INTO scelle_ledger_tiles VALUES (?, ?, ?) ON CONFLICT (level, idx) "
+                "DO UPDATE SET hashes = excluded.hashes"
+            ),
+            [(level, first + k, part) for k, part in enumerate(parts)],
+        )
+        roots = [subtree_root(split(part)) for part in parts if len(part) == full]
+        if roots:
+            self._extend_tiles(cur, level + 1, first, roots)
 
     def leaf_by_notification(self, cur: Any, notification_id: int) -> LeafRow | None:
         cur.execute(
             self._sql(
-                "SELECT leaf_index, notification_id, leaf_hash, chain_hash "
-                "FROM scelle_ledger_leaves WHERE notification_id = ?"
+                "SELECT tile FROM scelle_ledger_entries WHERE first_nid <= ? "
+                "ORDER BY first_nid DESC LIMIT 1"
             ),
             (notification_id,),
         )
         row = cur.fetchone()
-        return None if row is None else LeafRow(row[0], row[1], bytes(row[2]), bytes(row[3]))
+        if row is None:
+            return None
+        lo = row[0] * TILE_WIDTH
+        for leaf in self.raw_leaves(cur, lo, lo + TILE_WIDTH):
+            if leaf[1] == notification_id:
+                return LeafRow(*leaf)
+        return None
 
-    def iter_leaves(self, cur: Any, batch: int = 20_000) -> Iterator[list[LeafRow]]:
-        after = -1
-        while True:
-            cur.execute(
-                self._sql(
-                    "SELECT leaf_index, notification_id, leaf_hash, chain_hash "
-                    "FROM scelle_ledger_leaves WHERE leaf_index > ? ORDER BY leaf_index LIMIT ?"
-                ),
-                (after, batch),
-            )
-            rows = [LeafRow(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in cur.fetchall()]
-            if not rows:
-                return
-            yield rows
-            after = rows[-1].leaf_index
-
-    def iter_nodes(self, cur: Any, level: int) -> Iterator[tuple[int, bytes]]:
-        cur.execute(
-            self._sql("SELECT idx, hash FROM scelle_ledger_nodes WHERE level = ? ORDER BY idx"),
-            (level,),
-        )
-        while rows := cur.fetchmany(20_000):
-            for r in rows:
-                yield r[0], bytes(r[1])
-
-    def node_levels(self, cur: Any) -> list[int]:
-        cur.execute("SELECT DISTINCT level FROM scelle_ledger_nodes ORDER BY level")
-        return [r[0] for r in cur.fetchall()]
+    def iter_leaves(self, cur: Any, batch: int = 64 * TILE_WIDTH) -> Iterator[list[LeafRow]]:
+        size = self.tree_size(cur)
+        for lo in range(0, size, batch):
+            yield [LeafRow(*r) for r in self.raw_leaves(cur, lo, min(lo + batch, size))]
 
     # Raw reads for the verifier: plain tuples, no per-row objects, in one query each.
     def raw_leaves(self, cur: Any, lo: int, hi: int) -> list[tuple[int, int, bytes, bytes]]:
-        """(leaf index, notification id, leaf hash, chain value) for lo <= index < hi."""
+        """(leaf index, notification id, leaf hash, chain value) for lo <= index < hi.
+
+        A leaf whose entry row is gone is absent; a leaf whose tile is gone or short has an
+        empty leaf hash (its chain link then fails). Nothing here raises on a damaged ledger.
+        """
+        if hi <= lo:
+            return []
+        t_lo, t_hi = lo // TILE_WIDTH, (hi - 1) // TILE_WIDTH + 1
         cur.execute(
             self._sql(
-                "SELECT leaf_index, notification_id, leaf_hash, chain_hash FROM "
-                "scelle_ledger_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
+                "SELECT tile, nids, chains FROM scelle_ledger_entries WHERE tile >= ? "
+                "AND tile < ? ORDER BY tile"
             ),
-            (lo, hi),
+            (t_lo, t_hi),
         )
-        return [tuple(r) for r in cur.fetchall()]
+        entries = cur.fetchall()
+        cur.execute(
+            self._sql(
+                "SELECT idx, hashes FROM scelle_ledger_tiles WHERE level = 0 AND idx >= ? "
+                "AND idx < ?"
+            ),
+            (t_lo, t_hi),
+        )
+        leaf_tiles = {r[0]: bytes(r[1]) for r in cur.fetchall()}
+        out: list[tuple[int, int, bytes, bytes]] = []
+        for tile, nid_blob, chain_blob in entries:
+            nids = bytes(nid_blob)
+            count = len(nids) // 8
+            base = tile * TILE_WIDTH
+            a, b = max(lo - base, 0), min(hi - base, count)
+            if a >= b:
+                continue
+            ids = struct.unpack(f">{count}Q", nids[: count * 8])
+            hashes = leaf_tiles.get(tile, b"")
+            chains = bytes(chain_blob)
+            out.extend(
+                (
+                    base + i,
+                    ids[i],
+                    hashes[i * HASH : (i + 1) * HASH],
+                    chains[i * HASH : (i + 1) * HASH],
+                )
+                for i in range(a, b)
+            )
+        return out
 
     def leaf_before(self, cur: Any, index: int) -> tuple[int, int, bytes, bytes] | None:
-        """The last leaf row below ``index``, wherever it is (rows may have been deleted)."""
+        """The last leaf below ``index`` that the ledger still holds."""
         cur.execute(
             self._sql(
-                "SELECT leaf_index, notification_id, leaf_hash, chain_hash FROM "
-                "scelle_ledger_leaves WHERE leaf_index < ? ORDER BY leaf_index DESC LIMIT 1"
+                "SELECT tile FROM scelle_ledger_entries WHERE tile <= ? ORDER BY tile DESC LIMIT 1"
             ),
-            (index,),
+            ((index - 1) // TILE_WIDTH,),
         )
         row = cur.fetchone()
-        return None if row is None else (row[0], row[1], bytes(row[2]), bytes(row[3]))
+        if row is None or index <= 0:
+            return None
+        leaves = self.raw_leaves(cur, row[0] * TILE_WIDTH, index)
+        return leaves[-1] if leaves else None
+
+    def stored_tiles(self, cur: Any, min_level: int) -> list[tuple[int, int, bytes]]:
+        """Every stored tile from ``min_level`` up: (tile level, index, hashes)."""
+        cur.execute(
+            self._sql("SELECT level, idx, hashes FROM scelle_ledger_tiles WHERE level >= ?"),
+            (min_level,),
+        )
+        return [(r[0], r[1], bytes(r[2])) for r in cur.fetchall()]
 
     @abstractmethod
     def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:
@@ -213,23 +295,6 @@ class LedgerDB(ABC):
     @abstractmethod
     def originator_bytes(value: Any) -> bytes:
         """The 16 raw bytes of an originator id as this backend returns it."""
-
-    def raw_nodes(self, cur: Any, level: int, lo: int, hi: int) -> list[tuple[int, bytes]]:
-        cur.execute(
-            self._sql(
-                "SELECT idx, hash FROM scelle_ledger_nodes WHERE level = ? AND idx >= ? "
-                "AND idx < ? ORDER BY idx"
-            ),
-            (level, lo, hi),
-        )
-        return [tuple(r) for r in cur.fetchall()]
-
-    def nodes_above(self, cur: Any, level: int) -> list[tuple[int, int, bytes]]:
-        cur.execute(
-            self._sql("SELECT level, idx, hash FROM scelle_ledger_nodes WHERE level > ?"),
-            (level,),
-        )
-        return [tuple(r) for r in cur.fetchall()]
 
     def events_after(self, cur: Any, notification_id: int) -> tuple[int, int | None]:
         """How many events lie after a notification id, and the first one's id."""

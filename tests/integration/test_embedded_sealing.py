@@ -34,11 +34,9 @@ def test_a_tampered_ledger_head_stops_the_save_and_its_event(tmp_path: Path) -> 
     system = new_store(tmp_path)
     register_camera(system, "CAM-1")
     events_before, leaves_before = counts(system)
-    with system.ledger.db.write_transaction() as cur:  # a squatter on the next leaf index
-        cur.execute(
-            "INSERT INTO scelle_ledger_leaves VALUES (?, ?, ?, ?)",
-            (leaves_before, 10**9, b"\0" * 32, b"\0" * 32),
-        )
+    db = system.ledger.db
+    with db.write_transaction() as cur:  # a squatter on the next leaf index
+        db.append(cur, leaves_before, [b"\0" * 32], [10**9], [b"\0" * 32])
     with pytest.raises(SealingError, match="refusing to seal"):
         record_segments(system, "CAM-1", 1)
     events_after, _ = counts(system)

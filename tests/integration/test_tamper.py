@@ -45,11 +45,8 @@ class Attacker:
         return tuple(rows[0])
 
     def nid_of_leaf(self, index: int) -> int:
-        return int(
-            self.run(
-                "SELECT notification_id FROM scelle_ledger_leaves WHERE leaf_index = ?", (index,)
-            )[0][0]
-        )
+        with self.db.read_transaction() as cur:
+            return self.db.raw_leaves(cur, index, index + 1)[0][1]
 
     def outside(self) -> list[tuple[str, str]]:
         folder = self.system.settings.checkpoints_dir
@@ -127,18 +124,36 @@ def swap_two_events(a: Attacker) -> None:
 
 
 def edit_ledger_row(a: Attacker) -> None:
-    a.run("UPDATE scelle_ledger_leaves SET leaf_hash = ? WHERE leaf_index = ?", (b"\x42" * 32, 9))
+    """Rewrite the chain value of leaf 9 in its entries row."""
+    chains = bytearray(a.run("SELECT chains FROM scelle_ledger_entries WHERE tile = 0")[0][0])
+    chains[9 * 32 : 10 * 32] = b"\x42" * 32
+    a.run("UPDATE scelle_ledger_entries SET chains = ? WHERE tile = 0", (bytes(chains),))
+
+
+def edit_leaf_tile(a: Attacker) -> None:
+    """Rewrite the leaf hash of leaf 9 in its tile."""
+    hashes = bytearray(
+        a.run("SELECT hashes FROM scelle_ledger_tiles WHERE level = 0 AND idx = 0")[0][0]
+    )
+    hashes[9 * 32 : 10 * 32] = b"\x42" * 32
+    a.run("UPDATE scelle_ledger_tiles SET hashes = ? WHERE level = 0 AND idx = 0", (bytes(hashes),))
 
 
 def truncate_log(a: Attacker) -> None:
+    """Cut events and ledger back to 25 leaves, leaving the database's checkpoints alone."""
     keep = 25
     last_kept = a.nid_of_leaf(keep - 1)
     a.run(f"DELETE FROM {a.db.events_table} WHERE {a.id} > ?", (last_kept,))
-    a.run("DELETE FROM scelle_ledger_leaves WHERE leaf_index >= ?", (keep,))
-    nodes = a.run("SELECT level, idx FROM scelle_ledger_nodes")
-    for level, idx in nodes:
-        if (idx + 1) << level > keep:
-            a.run("DELETE FROM scelle_ledger_nodes WHERE level = ? AND idx = ?", (level, idx))
+    nids, chains = a.run("SELECT nids, chains FROM scelle_ledger_entries WHERE tile = 0")[0]
+    a.run(
+        "UPDATE scelle_ledger_entries SET nids = ?, chains = ? WHERE tile = 0",
+        (bytes(nids)[: keep * 8], bytes(chains)[: keep * 32]),
+    )
+    hashes = a.run("SELECT hashes FROM scelle_ledger_tiles WHERE level = 0 AND idx = 0")[0][0]
+    a.run(
+        "UPDATE scelle_ledger_tiles SET hashes = ? WHERE level = 0 AND idx = 0",
+        (bytes(hashes)[: keep * 32],),
+    )
 
 
 def replace_checkpoint_signature(a: Attacker) -> None:
@@ -157,6 +172,7 @@ CASES: list[tuple[Callable[[Attacker], None], str, bool]] = [
     (insert_forged_event, "event-inserted", True),
     (swap_two_events, "events-swapped", True),
     (edit_ledger_row, "ledger-edited", True),
+    (edit_leaf_tile, "ledger-edited", True),
     (truncate_log, "log-truncated", False),
     (replace_checkpoint_signature, "checkpoint-signature", False),
 ]
@@ -190,8 +206,8 @@ def snapshot(a: Attacker, tmp_path: Path) -> Callable[[], None]:
     """Copy the whole database now; return a function that puts it back."""
     tables = [
         a.db.events_table,
-        "scelle_ledger_leaves",
-        "scelle_ledger_nodes",
+        "scelle_ledger_entries",
+        "scelle_ledger_tiles",
         "scelle_ledger_checkpoints",
     ]
     if a.pg:

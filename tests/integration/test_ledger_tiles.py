@@ -1,0 +1,80 @@
+"""The tree as stored in tiles gives the same nodes, roots and proofs as the reference."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from evidence.ledger import merkle
+from evidence.ledger.store import SQLiteLedgerDB
+from evidence.model import AccessDenial
+from tests.builders import new_store
+from tools.verify_store import StoreVerificationFailed, verify_store
+
+
+def leaf(i: int) -> bytes:
+    return hashlib.sha256(i.to_bytes(8, "big")).digest()
+
+
+@pytest.mark.parametrize("size", [1, 255, 256, 257, 511, 65_535, 65_536, 65_537, 70_001])
+def test_tiles_give_the_reference_roots_and_proofs(tmp_path: Path, size: int) -> None:
+    db = SQLiteLedgerDB(str(tmp_path / "t.sqlite"))
+    db.ensure_schema()
+    rng = random.Random(size)
+    reference = merkle.Frontier()
+    done = 0
+    checked_sizes = []
+    while done < size:  # batches of every shape: single saves, partial tiles, many tiles
+        batch = min(rng.choice([1, 2, 7, 255, 256, 300, 2048, 5000]), size - done)
+        leaves = [leaf(i) for i in range(done, done + batch)]
+        with db.write_transaction() as cur:
+            db.append(cur, done, leaves, list(range(done + 1, done + batch + 1)), leaves)
+        for digest in leaves:
+            reference.append(digest)
+        done += batch
+        with db.read_transaction() as cur:
+            assert merkle.root(done, lambda refs: db.get_nodes(cur, refs)) == reference.root()
+        checked_sizes.append(done)
+    with db.read_transaction() as cur:
+        assert db.tree_size(cur) == size
+        for old in rng.sample(checked_sizes, min(5, len(checked_sizes))):
+            proof = merkle.consistency_proof(old, size, lambda refs: db.get_nodes(cur, refs))
+            old_root = merkle.root(old, lambda refs: db.get_nodes(cur, refs))
+            if old < size:
+                merkle.verify_consistency(old, size, proof, old_root, reference.root())
+        for index in rng.sample(range(size), min(20, size)):
+            proof = merkle.inclusion_proof(index, size, lambda refs: db.get_nodes(cur, refs))
+            merkle.verify_inclusion(leaf(index), index, size, proof, reference.root())
+        rows = db.raw_leaves(cur, max(size - 300, 0), size)
+        assert [r[0] for r in rows] == list(range(max(size - 300, 0), size))
+        assert all(r[2] == leaf(r[0]) and r[1] == r[0] + 1 for r in rows)
+
+
+def test_an_edited_tile_above_the_leaves_is_caught(tmp_path: Path) -> None:
+    system = new_store(tmp_path)
+    now = datetime.now(UTC)
+    for _ in range(3):
+        system.archives.save(
+            *[
+                AccessDenial(actor="a", action="v", target=str(i), reason="r", at=now, source="t")
+                for i in range(200)
+            ]
+        )
+    system.ledger.checkpoint()
+    db = system.ledger.db
+    verify_store(db, system.ledger.verifier)
+    with db.write_transaction() as cur:
+        cur.execute("SELECT hashes FROM scelle_ledger_tiles WHERE level = 1 AND idx = 0")
+        blob = bytearray(cur.fetchone()[0])
+        blob[0] ^= 1
+        cur.execute(
+            "UPDATE scelle_ledger_tiles SET hashes = ? WHERE level = 1 AND idx = 0", (bytes(blob),)
+        )
+    with pytest.raises(StoreVerificationFailed) as failed:
+        verify_store(db, system.ledger.verifier)
+    assert {f.kind for f in failed.value.failures} >= {"node-mismatch"}
+    system.close()
