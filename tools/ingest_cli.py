@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import signal
 import time
 from collections import Counter
+from enum import StrEnum
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 
 from evidence.bootstrap import System
+from ingest.naming import SegmentNameError
 from ingest.pipeline import Ingestor, Outcome
 from ingest.reconcile import reconcile
+from ingest.recorder import RecorderError, StreamRecorder, check_stream_url, redact, spool_dir
 from ingest.watch import FolderWatch
-from tools.context import console, errors, fail, opened
+from tools.context import StopFlag, console, errors, fail, opened, state
 
 app = typer.Typer(help="Verser des segments vidéo dans l'archive.", no_args_is_help=True)
 
@@ -78,16 +79,6 @@ def files(
     _summary(counts)
 
 
-class _Stop:
-    def __init__(self) -> None:
-        self.requested = False
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
-
-
 @app.command("watch")
 def watch(
     ctx: typer.Context,
@@ -102,7 +93,7 @@ def watch(
     """Watch a folder and ingest every finished segment, until stopped (Ctrl-C)."""
     if not folder.is_dir():
         raise fail(f"{folder} n'est pas un dossier")
-    stop = _Stop()
+    stop = StopFlag()
     counts: Counter[str] = Counter()
     with opened(ctx) as system:
         _reconcile(system)
@@ -120,3 +111,89 @@ def watch(
                 break
             time.sleep(interval)
     _summary(counts)
+
+
+# -- scelle ingest record (also ``scelle record``) ---------------------------------------------
+
+
+class SegmentContainer(StrEnum):
+    ts = "ts"
+    mp4 = "mp4"
+
+
+def _recorded(outcome: Outcome) -> None:
+    _report(outcome)
+    if outcome.status == "recorded":
+        console.print(f"versé       {outcome.source}", markup=False)
+
+
+def _status(line: str) -> None:
+    console.print(line, markup=False)
+
+
+@app.command("record")
+def record(
+    ctx: typer.Context,
+    url: Annotated[
+        str, typer.Argument(help="Flux de la caméra : rtsp://hôte/chemin, identifiants compris.")
+    ],
+    camera: Annotated[str, typer.Option("--camera", help="Code de la caméra qui filme ce flux.")],
+    segment: Annotated[
+        int,
+        typer.Option(
+            "--segment",
+            min=1,
+            max=3600,
+            help="Durée des segments en secondes (coupés aux heures rondes UTC, sur image clé).",
+        ),
+    ] = 60,
+    container: Annotated[
+        SegmentContainer,
+        typer.Option(
+            "--format",
+            help="ts : un segment interrompu par une panne reste lisible ; mp4 : il est perdu.",
+        ),
+    ] = SegmentContainer.ts,
+    listen: Annotated[
+        bool,
+        typer.Option(
+            "--listen",
+            help="Attendre que la caméra pousse son flux à cette adresse (serveur RTSP) "
+            "au lieu d'aller le chercher.",
+        ),
+    ] = False,
+) -> None:
+    """Record an RTSP stream: each closed segment ingested, ffmpeg restarted when it drops."""
+    try:
+        check_stream_url(url)
+        spool = spool_dir(state(ctx).settings(), camera)
+    except RecorderError as exc:
+        raise fail(exc.message_fr) from None
+    except SegmentNameError as exc:  # an invalid camera code
+        raise fail(exc.message_fr) from None
+    stop = StopFlag()
+    with opened(ctx) as system:
+        _reconcile(system)
+        system.archives.camera(camera).check_active()
+        recorder = StreamRecorder(
+            system,
+            camera,
+            url,
+            segment_seconds=segment,
+            segment_format="mp4" if container is SegmentContainer.mp4 else "mpegts",
+            listen=listen,
+            spool=spool,
+            on_outcome=_recorded,
+            on_status=_status,
+        )
+        console.print(
+            f"Enregistrement de la caméra {camera} depuis {redact(url)} : segments de {segment} s "
+            f"dans {spool} (Ctrl-C pour arrêter).",
+            markup=False,
+        )
+        try:
+            summary = recorder.run(lambda: stop.requested)
+        except RecorderError as exc:
+            raise fail(exc.message_fr, 1) from None
+    console.print(f"ffmpeg démarré {summary.runs} fois ({summary.restarts} reprise(s)).")
+    _summary(summary.counts)

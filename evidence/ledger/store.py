@@ -265,6 +265,38 @@ class LedgerDB(ABC):
             )
         return out
 
+    def leaf_columns(
+        self, cur: Any, lo: int, hi: int
+    ) -> tuple[tuple[int, ...], list[bytes], list[bytes]] | None:
+        """Notification ids, leaf hashes and chain values of leaves [lo, hi) as columns, or
+        None if any row or tile is missing or short (the caller then reads row by row)."""
+        t_lo, t_hi = lo // TILE_WIDTH, (hi - 1) // TILE_WIDTH + 1
+        cur.execute(
+            self._sql(
+                "SELECT e.tile, e.nids, e.chains, t.hashes FROM scelle_ledger_entries e "
+                "LEFT JOIN scelle_ledger_tiles t ON t.level = 0 AND t.idx = e.tile "
+                "WHERE e.tile >= ? AND e.tile < ? ORDER BY e.tile"
+            ),
+            (t_lo, t_hi),
+        )
+        nids: list[int] = []
+        leaves: list[bytes] = []
+        chains: list[bytes] = []
+        for expected, (tile, nid_blob, chain_blob, hashes) in enumerate(cur.fetchall(), t_lo):
+            count = len(nid_blob) // 8
+            if tile != expected or hashes is None or len(nid_blob) != count * 8:
+                return None
+            if len(chain_blob) != count * HASH or len(hashes) != count * HASH:
+                return None
+            base = tile * TILE_WIDTH
+            a, b = max(lo - base, 0), min(hi - base, count)
+            nids.extend(struct.unpack(f">{count}Q", nid_blob)[a:b])
+            leaves.extend(split(bytes(hashes)[a * HASH : b * HASH]))
+            chains.extend(split(bytes(chain_blob)[a * HASH : b * HASH]))
+        if len(nids) != hi - lo:
+            return None
+        return tuple(nids), leaves, chains
+
     def leaf_before(self, cur: Any, index: int) -> tuple[int, int, bytes, bytes] | None:
         """The last leaf below ``index`` that the ledger still holds."""
         cur.execute(
