@@ -3,8 +3,10 @@
 Run ``python -m tools.formats_example``: it creates a throw-away data directory, writes a
 FIXED log key (seed ``00 01 02 … 1f``, public, for this example only), records three events
 through the real application (a commune, a camera, a retention change), signs checkpoints at
-sizes 0, 2 and 3 and writes an inclusion proof and a consistency proof. It prints the
-Markdown blocks of §7, each after an ``<!-- example:NAME -->`` marker, ready to be pasted.
+sizes 0, 2 and 3 and writes an inclusion proof and a consistency proof. It reads the ledger
+back as stored (the ``scelle_ledger_entries`` row and the tiles of ``scelle_ledger_tiles``)
+and prints the Markdown blocks of §7, each after an ``<!-- example:NAME -->`` marker, ready
+to be pasted.
 
 Event timestamps normally come from the wall clock; here they are pinned (T0, T0 + 1 s, …)
 so that a rerun reproduces every byte. The document is the reference all the same:
@@ -35,6 +37,7 @@ from evidence.ledger.leaf import HEADER, LEAF_PREFIX
 from evidence.ledger.log import write_atomic, write_private_file
 from evidence.ledger.note import Signer
 from evidence.ledger.store import BEFORE_ALL
+from evidence.ledger.tiles import HASH, TileRef, nodes_from_tiles, split, subtree_root, tile_of
 
 #: Public on purpose: anyone can sign with it. It exists only to make this example repeatable.
 EXAMPLE_SEED = bytes(range(32))
@@ -47,7 +50,10 @@ AUTHORISATION = "Arrêté préfectoral 2026-69266-VP"
 SHOWN_NOTIFICATION = 2
 #: The checkpoint the consistency proof starts from.
 OLD_SIZE = 2
+#: The node shown recomputed from its tile: (tree level, index).
+SHOWN_NODE = (1, 0)
 HEX_WIDTH = 64
+NID = 8  # bytes per notification id in an entries row (u64)
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,10 @@ class Example:
     signer: Signer
     events: list[tuple[int, str, int, str, bytes]]
     leaves: list[tuple[int, int, bytes, bytes]]
-    nodes: list[tuple[int, int, bytes]]
+    #: scelle_ledger_entries rows: (tile, first_nid, nids, chains)
+    entries: list[tuple[int, int, bytes, bytes]]
+    #: scelle_ledger_tiles rows: (level, idx, hashes)
+    tiles: list[tuple[int, int, bytes]]
     checkpoints: dict[str, str]
     inclusion_proof: str
     consistency_proof: str
@@ -117,12 +126,14 @@ def build(data: Path) -> Example:
             for r in db.raw_events(cur, BEFORE_ALL, 2**62)
         ]
         leaves = [(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in db.raw_leaves(cur, 0, 2**62)]
-        nodes = sorted((lv, i, bytes(h)) for lv, i, h in db.nodes_above(cur, 0))
+        cur.execute("SELECT tile, first_nid, nids, chains FROM scelle_ledger_entries ORDER BY tile")
+        entries = [(int(r[0]), int(r[1]), bytes(r[2]), bytes(r[3])) for r in cur.fetchall()]
+        tiles = sorted(db.stored_tiles(cur, 0))
     checkpoints = {
         path.name: path.read_text(encoding="utf-8")
         for path in sorted(settings.checkpoints_dir.glob("*.checkpoint"))
     }
-    return Example(signer, events, leaves, nodes, checkpoints, inclusion, consistency)
+    return Example(signer, events, leaves, entries, tiles, checkpoints, inclusion, consistency)
 
 
 def _block(name: str, body: str, lang: str = "text") -> str:
@@ -162,6 +173,67 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
+def _labelled(pairs: list[tuple[str, list[str]]]) -> str:
+    """``label: value`` lines, values aligned; a value of several lines continues below."""
+    width = max(len(label) for label, _ in pairs) + 2
+    lines = []
+    for label, (first, *rest) in pairs:
+        lines.append(f"{label + ':':<{width}}{first}".rstrip())
+        lines.extend(f"{'':<{width}}{more}" for more in rest)
+    return "\n".join(lines)
+
+
+def _items(blob: bytes, size: int) -> list[str]:
+    """A blob as hex, one item of ``size`` bytes a line."""
+    return [blob[i : i + size].hex() for i in range(0, len(blob), size)] or [""]
+
+
+def _entries_block(entries: list[tuple[int, int, bytes, bytes]]) -> str:
+    rows = []
+    for tile, first_nid, nids, chains in entries:
+        rows.append(
+            _labelled(
+                [
+                    ("tile", [str(tile)]),
+                    ("first_nid", [str(first_nid)]),
+                    ("nids", _items(nids, NID)),
+                    ("chains", _items(chains, HASH)),
+                ]
+            )
+        )
+    return "\n\n".join(rows)
+
+
+def _tiles_block(tiles: list[tuple[int, int, bytes]]) -> str:
+    rows = []
+    for level, idx, hashes in tiles:
+        rows.append(
+            _labelled(
+                [("level", [str(level)]), ("idx", [str(idx)]), ("hashes", _items(hashes, HASH))]
+            )
+        )
+    return "\n\n".join(rows)
+
+
+def _node_block(tiles: dict[TileRef, bytes], ref: tuple[int, int]) -> str:
+    """One complete node recomputed from the tile that holds its lowest hashes (§3.2); for a
+    node one level above its tile, the single SHA-256 input is shown too."""
+    tile, first, count = tile_of(ref)
+    lo, hi = first * HASH, (first + count) * HASH
+    part = tiles[tile][lo:hi]
+    pairs = [
+        ("node", [f"level {ref[0]}, index {ref[1]}"]),
+        ("tile", [f"level {tile[0]}, index {tile[1]}"]),
+        ("positions", [f"{first} to {first + count - 1}"]),
+        ("bytes", [f"{lo} to {hi - 1}"]),
+        ("hashes", _items(part, HASH)),
+    ]
+    if count == 2:
+        pairs.append(("sha256 input", [(b"\x01" + part).hex()]))
+    pairs.append(("node hash", [subtree_root(split(part)).hex()]))
+    return _labelled(pairs)
+
+
 def render(example: Example) -> str:
     """The §7 blocks, in the order the document shows them."""
     signer = example.signer
@@ -186,20 +258,23 @@ def render(example: Example) -> str:
     shown = next(e for e in example.events if e[0] == SHOWN_NOTIFICATION)
     leaves = [f"{'leaf':<4}  {'nid':<3}  {'leaf_hash':<64}  chain"]
     leaves += [f"{i:<4}  {nid:<3}  {h.hex()}  {c.hex()}" for i, nid, h, c in example.leaves]
-    nodes = [f"{'level':<5}  {'idx':<3}  hash"]
-    nodes += [f"{lv:<5}  {i:<3}  {h.hex()}" for lv, i, h in example.nodes]
-    stored = {(0, i): h for i, _, h, _ in example.leaves}
-    stored.update({(lv, i): h for lv, i, h in example.nodes})
+    stored = {(level, idx): hashes for level, idx, hashes in example.tiles}
+
+    def from_tiles(refs: list[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
+        return nodes_from_tiles(refs, lambda wanted: {t: stored[t] for t in wanted})
+
     roots = [f"{'size':<4}  {'root (hex)':<64}  root (base64)"]
     for size in sorted(int(name.split(".")[0]) for name in example.checkpoints):
-        root = merkle.root(size, lambda refs: {ref: stored[ref] for ref in refs})
+        root = merkle.root(size, from_tiles)
         roots.append(f"{size:<4}  {root.hex()}  {_b64(root)}")
     out = [
         _block("log-key", "\n".join(key_lines)),
         _block("stored-events", "\n\n".join(events)),
         _block("leaf-input", _leaf_input_table(shown)),
         _block("leaves", "\n".join(leaves)),
-        _block("nodes", "\n".join(nodes)),
+        _block("entries", _entries_block(example.entries)),
+        _block("tiles", _tiles_block(example.tiles)),
+        _block("node", _node_block(stored, SHOWN_NODE)),
         _block("roots", "\n".join(roots)),
     ]
     for name, note in example.checkpoints.items():

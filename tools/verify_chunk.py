@@ -16,7 +16,7 @@ from typing import Any
 
 from evidence.ledger.leaf import HEADER, LEAF_PREFIX, StoredRecord
 from evidence.ledger.store import BEFORE_ALL, LeafRow, LedgerDB
-from evidence.ledger.tiles import pair_up
+from evidence.ledger.tiles import TILE_HEIGHT, pair_up
 from tools.verify_walk import Failure, LeafWalk, Mismatch
 
 CHUNK_LEVEL = 17
@@ -27,6 +27,7 @@ KEEP_LEVEL = 8
 _digest = methodcaller("digest")
 _sha256 = hashlib.sha256
 _LEAF_HEAD = b"\x00" + LEAF_PREFIX
+_MISSING = bytes(32)
 
 
 @dataclass
@@ -72,11 +73,14 @@ def verify_chunk(
             events = db.raw_events(cur, after, nids[-1] if nids else after)
             intact = _fast_path_holds(db, nids, leaves, chains, events, chain0)
         if not intact:
+            t_lo, t_hi = lo >> TILE_HEIGHT, ((hi - 1) >> TILE_HEIGHT) + 1
+            for problem in db.malformed_entries(cur, t_lo, t_hi):
+                result.failures.append(Failure("ledger-edited", problem))
             rows = db.raw_leaves(cur, lo, hi)
             _missing_leaves(lo, hi, rows, result.failures)
             events = db.raw_events(cur, after, rows[-1][1] if rows else after)
             _walk(db, rows, events, lo, chain0, result)
-            leaves = [bytes(r[2]) for r in rows]
+            leaves = _positioned(lo, hi, rows)
         result.events = len(events)
         _subtrees(lo, leaves, needed, chunk_level, result)
     return result
@@ -108,6 +112,16 @@ def _fast_path_holds(
         return False  # a hostile row: the detailed walk says which one
     links = map(add, (chain0, *chains[:-1]), leaves)
     return _hashes(links) == chains
+
+
+def _positioned(lo: int, hi: int, rows: list[Any]) -> list[bytes]:
+    """Leaf hashes at their positions; a missing leaf (already reported) gets a placeholder
+    so that the subtrees above keep their shape and the damage shows where it is."""
+    hashes = [_MISSING] * (hi - lo)
+    for index, _, leaf, _ in rows:
+        if lo <= index < hi and len(leaf) == 32:
+            hashes[index - lo] = leaf
+    return hashes
 
 
 def _missing_leaves(lo: int, hi: int, rows: list[Any], failures: list[Failure]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +42,7 @@ FAILURE_LABELS = {
     "checkpoints-inconsistent": "points de contrôle incohérents",
     "unsealed-events": "événements non encore scellés",
     "no-checkpoint": "aucun point de contrôle signé",
+    "ledger-unreadable": "registre illisible",
 }
 
 
@@ -97,6 +99,10 @@ def store(
         ]
     try:
         summary = verify_store(ledger_db(settings), verifier, outside)
+    except (LookupError, TypeError, ValueError, struct.error) as exc:
+        # Fail closed: a ledger too damaged even to be read is a FAIL, never an OK.
+        console.print(f"FAIL: [ledger-unreadable] registre illisible — {exc}", markup=False)
+        raise typer.Exit(1) from None
     except StoreVerificationFailed as exc:
         for failure in exc.failures:
             console.print(

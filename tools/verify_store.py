@@ -153,7 +153,7 @@ def _check_tiles(
         level = TILE_HEIGHT * t
         for index in range((count + TILE_WIDTH - 1) // TILE_WIDTH):
             hi = min((index + 1) * TILE_WIDTH, count)
-            expected = b"".join(nodes[(level, p)] for p in range(index * TILE_WIDTH, hi))
+            expected = b"".join(nodes.get((level, p), b"") for p in range(index * TILE_WIDTH, hi))
             found = stored.pop((t, index), None)
             if found != expected:
                 state = "missing" if found is None else "wrong"
@@ -161,10 +161,20 @@ def _check_tiles(
                     Failure("node-mismatch", f"stored tile (level {t}, index {index}) is {state}")
                 )
         t += 1
+    leaf_tiles = {i for t0, i, _ in db.stored_tiles(cur, 0) if t0 == 0}
+    for index in sorted(leaf_tiles - set(range((size + TILE_WIDTH - 1) // TILE_WIDTH))):
+        failures.append(Failure("node-mismatch", f"leaf tile {index} lies beyond the tree"))
     for t, index in sorted(stored):
         failures.append(
             Failure("node-mismatch", f"stored tile (level {t}, index {index}) lies beyond the tree")
         )
+
+
+def _root_or_none(size: int, get: Any) -> bytes | None:
+    try:
+        return merkle.root(size, get)
+    except LookupError:
+        return None
 
 
 def _check_anchors(
@@ -173,6 +183,9 @@ def _check_anchors(
     """Step 4: roots at each size, then consistency between successive checkpoints."""
 
     def get(refs: list[merkle.NodeRef]) -> NodeMap:
+        missing = [ref for ref in refs if ref not in nodes]
+        if missing:  # a ledger too damaged to rebuild: reported by the caller as a mismatch
+            raise LookupError(f"tree nodes cannot be rebuilt: {missing[:3]}")
         return {ref: nodes[ref] for ref in refs}
 
     seen: dict[int, _Anchor] = {}
@@ -186,7 +199,7 @@ def _check_anchors(
                     f"{size}",
                 )
             )
-        elif merkle.root(cp.size, get) != cp.root_hash:
+        elif _root_or_none(cp.size, get) != cp.root_hash:
             failures.append(
                 Failure(
                     "checkpoint-mismatch",
@@ -202,7 +215,7 @@ def _check_anchors(
         if s1 in (0, s2):
             continue  # the empty tree is a prefix of every tree
         try:
-            proof = merkle.consistency_proof(s1, s2, get)
+            proof = merkle.consistency_proof(s1, s2, get)  # roots rebuilt above: nodes exist
             merkle.verify_consistency(
                 s1, s2, proof, old.checkpoint.root_hash, new.checkpoint.root_hash
             )

@@ -1,8 +1,8 @@
-"""Ledger tables beside the event store: leaves, tree nodes and checkpoints.
+"""Ledger tables beside the event store: entries, tree tiles and checkpoints.
 
 The ledger lives in the same database as the events (SQLite file or PostgreSQL), in its own
-tables, so that a sealing transaction sees exactly the committed events. Complete subtree
-nodes are stored so that proofs cost O(log n) reads (one query).
+tables, so that a sealing transaction sees exactly the committed events. The tree is kept
+in tiles of 256 hashes (``evidence.ledger.tiles``), so that proofs cost O(log n) reads.
 """
 
 from __future__ import annotations
@@ -41,6 +41,16 @@ class CheckpointRow:
     tree_size: int
     note: str
     issued_at: str
+
+
+def blob(value: Any) -> bytes:
+    """A stored blob as bytes, whatever an attacker rewrote the column as: a verifier must
+    report a damaged row, never crash on it (a text value is compared as its UTF-8 bytes)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if value is None:
+        return b""
+    return str(value).encode("utf-8", "surrogateescape")
 
 
 class LedgerDB(ABC):
@@ -105,7 +115,7 @@ class LedgerDB(ABC):
         row = cur.fetchone()
         if row is None:
             return None
-        tile, nids, chains = row[0], bytes(row[1]), bytes(row[2])
+        tile, nids, chains = row[0], blob(row[1]), blob(row[2])
         width = len(nids) // 8
         index = tile * TILE_WIDTH + width - 1
         leaf = self.tiles(cur, [(0, tile)]).get((0, tile), b"")[(width - 1) * HASH : width * HASH]
@@ -125,7 +135,7 @@ class LedgerDB(ABC):
             + " OR ".join(point for _ in refs),
             [v for ref in refs for v in ref],
         )
-        return {(r[0], r[1]): bytes(r[2]) for r in cur.fetchall()}
+        return {(r[0], r[1]): blob(r[2]) for r in cur.fetchall()}
 
     def get_nodes(self, cur: Any, refs: Sequence[NodeRef]) -> dict[NodeRef, bytes]:
         """Complete subtree hashes, recomputed from the tiles that hold them (one query)."""
@@ -242,10 +252,10 @@ class LedgerDB(ABC):
             ),
             (t_lo, t_hi),
         )
-        leaf_tiles = {r[0]: bytes(r[1]) for r in cur.fetchall()}
+        leaf_tiles = {r[0]: blob(r[1]) for r in cur.fetchall()}
         out: list[tuple[int, int, bytes, bytes]] = []
         for tile, nid_blob, chain_blob in entries:
-            nids = bytes(nid_blob)
+            nids = blob(nid_blob)
             count = len(nids) // 8
             base = tile * TILE_WIDTH
             a, b = max(lo - base, 0), min(hi - base, count)
@@ -253,7 +263,7 @@ class LedgerDB(ABC):
                 continue
             ids = struct.unpack(f">{count}Q", nids[: count * 8])
             hashes = leaf_tiles.get(tile, b"")
-            chains = bytes(chain_blob)
+            chains = blob(chain_blob)
             out.extend(
                 (
                     base + i,
@@ -273,18 +283,24 @@ class LedgerDB(ABC):
         t_lo, t_hi = lo // TILE_WIDTH, (hi - 1) // TILE_WIDTH + 1
         cur.execute(
             self._sql(
-                "SELECT e.tile, e.nids, e.chains, t.hashes FROM scelle_ledger_entries e "
-                "LEFT JOIN scelle_ledger_tiles t ON t.level = 0 AND t.idx = e.tile "
-                "WHERE e.tile >= ? AND e.tile < ? ORDER BY e.tile"
+                "SELECT e.tile, e.first_nid, e.nids, e.chains, t.hashes FROM "
+                "scelle_ledger_entries e LEFT JOIN scelle_ledger_tiles t ON t.level = 0 "
+                "AND t.idx = e.tile WHERE e.tile >= ? AND e.tile < ? ORDER BY e.tile"
             ),
             (t_lo, t_hi),
         )
         nids: list[int] = []
         leaves: list[bytes] = []
         chains: list[bytes] = []
-        for expected, (tile, nid_blob, chain_blob, hashes) in enumerate(cur.fetchall(), t_lo):
+        for expected, (tile, first_nid, nid_blob, chain_blob, hashes) in enumerate(
+            cur.fetchall(), t_lo
+        ):
+            if not all(isinstance(b, bytes) for b in (nid_blob, chain_blob, hashes)):
+                return None
             count = len(nid_blob) // 8
-            if tile != expected or hashes is None or len(nid_blob) != count * 8:
+            if tile != expected or not count or len(nid_blob) != count * 8:
+                return None
+            if first_nid != _NID.unpack_from(nid_blob)[0]:
                 return None
             if len(chain_blob) != count * HASH or len(hashes) != count * HASH:
                 return None
@@ -296,6 +312,38 @@ class LedgerDB(ABC):
         if len(nids) != hi - lo:
             return None
         return tuple(nids), leaves, chains
+
+    def malformed_entries(self, cur: Any, t_lo: int, t_hi: int) -> list[str]:
+        """Shape problems of entries rows and leaf tiles in [t_lo, t_hi): each row must hold
+        whole ids, one chain value and one leaf hash per id, and start at its first id."""
+        problems = []
+        cur.execute(
+            self._sql(
+                "SELECT e.tile, e.first_nid, e.nids, e.chains, t.hashes FROM "
+                "scelle_ledger_entries e LEFT JOIN scelle_ledger_tiles t ON t.level = 0 "
+                "AND t.idx = e.tile WHERE e.tile >= ? AND e.tile < ? ORDER BY e.tile"
+            ),
+            (t_lo, t_hi),
+        )
+        for tile, first_nid, nids, chains, hashes in cur.fetchall():
+            nid_blob, chain_blob, leaf_blob = blob(nids), blob(chains), blob(hashes)
+            count = len(nid_blob) // 8
+            if (
+                not count
+                or len(nid_blob) != count * 8
+                or len(chain_blob) != count * HASH
+                or len(leaf_blob) != count * HASH
+                or first_nid != _NID.unpack_from(nid_blob)[0]
+            ):
+                problems.append(f"entries row / leaf tile {tile} is malformed")
+        cur.execute(
+            self._sql(
+                "SELECT t.idx FROM scelle_ledger_tiles t LEFT JOIN scelle_ledger_entries e "
+                "ON e.tile = t.idx WHERE t.level = 0 AND e.tile IS NULL"
+            )
+        )
+        problems += [f"leaf tile {r[0]} has no entries row" for r in cur.fetchall()]
+        return problems
 
     def leaf_before(self, cur: Any, index: int) -> tuple[int, int, bytes, bytes] | None:
         """The last leaf below ``index`` that the ledger still holds."""
@@ -317,7 +365,7 @@ class LedgerDB(ABC):
             self._sql("SELECT level, idx, hashes FROM scelle_ledger_tiles WHERE level >= ?"),
             (min_level,),
         )
-        return [(r[0], r[1], bytes(r[2])) for r in cur.fetchall()]
+        return [(r[0], r[1], blob(r[2])) for r in cur.fetchall()]
 
     @abstractmethod
     def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:

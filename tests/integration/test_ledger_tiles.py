@@ -78,3 +78,82 @@ def test_an_edited_tile_above_the_leaves_is_caught(tmp_path: Path) -> None:
         verify_store(db, system.ledger.verifier)
     assert {f.kind for f in failed.value.failures} >= {"node-mismatch"}
     system.close()
+
+
+def store_of_600(tmp_path: Path):  # type: ignore[no-untyped-def]
+    system = new_store(tmp_path)
+    now = datetime.now(UTC)
+    for _ in range(3):
+        system.archives.save(
+            *[
+                AccessDenial(actor="a", action="v", target=str(i), reason="r", at=now, source="t")
+                for i in range(200)
+            ]
+        )
+    system.ledger.checkpoint()
+    return system
+
+
+def run_sql(system, sql: str, params: tuple = ()) -> list:  # type: ignore[no-untyped-def,type-arg]
+    with system.ledger.db.write_transaction() as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+
+
+def drop_middle_entries_row(system) -> None:  # type: ignore[no-untyped-def]
+    run_sql(system, "DELETE FROM scelle_ledger_entries WHERE tile = 1")
+
+
+def cut_one_leaf_out_of_a_row(system) -> None:  # type: ignore[no-untyped-def]
+    nids, chains = run_sql(system, "SELECT nids, chains FROM scelle_ledger_entries WHERE tile = 0")[
+        0
+    ]
+    run_sql(
+        system,
+        "UPDATE scelle_ledger_entries SET nids = ?, chains = ? WHERE tile = 0",
+        (nids[:80] + nids[88:], chains[:320] + chains[352:]),
+    )
+
+
+def ragged_ids(system) -> None:  # type: ignore[no-untyped-def]
+    nids = run_sql(system, "SELECT nids FROM scelle_ledger_entries WHERE tile = 2")[0][0]
+    run_sql(system, "UPDATE scelle_ledger_entries SET nids = ? WHERE tile = 2", (nids + b"\x01",))
+
+
+def wrong_first_id(system) -> None:  # type: ignore[no-untyped-def]
+    run_sql(system, "UPDATE scelle_ledger_entries SET first_nid = first_nid + 1 WHERE tile = 1")
+
+
+def orphan_leaf_tile(system) -> None:  # type: ignore[no-untyped-def]
+    run_sql(system, "INSERT INTO scelle_ledger_tiles VALUES (0, 9, ?)", (b"\x00" * 32,))
+
+
+def chains_as_text(system) -> None:  # type: ignore[no-untyped-def]
+    run_sql(system, "UPDATE scelle_ledger_entries SET chains = 'abc' WHERE tile = 0")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "kind"),
+    [
+        (drop_middle_entries_row, "ledger-gap"),
+        (cut_one_leaf_out_of_a_row, "ledger-edited"),
+        (ragged_ids, "ledger-edited"),
+        (wrong_first_id, "ledger-edited"),
+        (orphan_leaf_tile, "node-mismatch"),
+        (chains_as_text, "ledger-edited"),
+    ],
+)
+def test_a_damaged_ledger_row_is_reported_never_crashed_on(
+    tmp_path: Path,
+    tamper,
+    kind: str,  # type: ignore[no-untyped-def]
+) -> None:
+    system = store_of_600(tmp_path)
+    tamper(system)
+    for chunk_level, workers in ((17, 1), (7, 2)):  # one chunk; chunks of 128 on 2 processes
+        with pytest.raises(StoreVerificationFailed) as failed:
+            verify_store(
+                system.ledger.db, system.ledger.verifier, workers=workers, chunk_level=chunk_level
+            )
+        assert kind in {f.kind for f in failed.value.failures}, failed.value.failures[:5]
+    system.close()

@@ -3,9 +3,11 @@
 The worked example's blocks are found by their ``<!-- example:NAME -->`` markers (each
 followed by one fenced block) and every hash and signature in them is recomputed with a
 small, independent implementation written here from the page's own rules: ``hashlib`` and
-``cryptography`` only, the RFC 9162 definitions (MTH, PATH, PROOF) written recursively, and
-the RFC's iterative verifiers. Nothing from ``evidence`` is used for that; only the last
-tests (``test_project_code_…``) import the project's code, to check that it agrees.
+``cryptography`` only, the RFC 9162 definitions (MTH, PATH, PROOF) written recursively, the
+RFC's iterative verifiers, and the storage rules of §2.1 and §3.2 (entries rows and tiles)
+written from the definition of a complete node. Nothing from ``evidence`` is used for that;
+only the last tests (``test_project_code_…``) import the project's code, to check that it
+agrees — including the very rows it stores and the tables it creates.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +28,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "FORMATS.md"
 BLOCK = re.compile(r"<!-- example:([a-z0-9-]+) -->\n```[a-z]*\n(.*?)\n```\n", re.DOTALL)
+SCHEMA = re.compile(r"<!-- schema:([a-z0-9-]+) -->\n```sql\n(.*?)\n```\n", re.DOTALL)
 EXAMPLE_BLOCKS = {
     "log-key",
     "stored-events",
     "leaf-input",
     "leaves",
-    "nodes",
+    "entries",
+    "tiles",
+    "node",
     "roots",
     "checkpoint-0",
     "checkpoint-2",
@@ -50,6 +56,11 @@ LEAF_LAYOUT = [
 ]
 EM_DASH = "\u2014 "
 ED25519 = b"\x01"  # signature type byte (§4.1)
+#: §0 and §3.2: a tile holds 2^8 = 256 hashes (or entries), tile level t holds tree level 8t.
+TILE_HEIGHT = 8
+TILE_WIDTH = 256
+#: §3.2: the larger tree whose tiles the page tabulates.
+LAYOUT_SIZE = 70_000
 
 
 class Rejected(Exception):
@@ -78,6 +89,78 @@ def _labelled(text: str) -> dict[str, str]:
         assert sep, f"not a 'label: value' line: {line!r}"
         out[label.strip()] = value.lstrip(" ")
     return out
+
+
+def _fields(text: str) -> dict[str, list[str]]:
+    """``label: value`` lines where a value may continue on the lines below (indented)."""
+    out: dict[str, list[str]] = {}
+    last = ""
+    for line in text.splitlines():
+        if line.startswith(" "):
+            assert last, f"a continuation line without a label: {line!r}"
+            out[last].append(line.strip())
+            continue
+        label, sep, value = line.partition(":")
+        assert sep, f"not a 'label: value' line: {line!r}"
+        last = label.strip()
+        out[last] = [value.strip()]
+    return out
+
+
+def _records(text: str) -> list[dict[str, list[str]]]:
+    """Blank-line separated groups of ``_fields``."""
+    return [_fields(chunk) for chunk in text.strip("\n").split("\n\n")]
+
+
+def _hex_items(lines: list[str], size: int) -> bytes:
+    """A blob shown one item of ``size`` bytes a line: the column holds the concatenation."""
+    items = [bytes.fromhex(line) for line in lines]
+    assert all(len(item) == size for item in items), f"items of {size} bytes expected"
+    return b"".join(items)
+
+
+@pytest.fixture(scope="module")
+def doc_entries(doc: dict[str, str]) -> dict[int, tuple[int, bytes, bytes]]:
+    """The ``scelle_ledger_entries`` rows of §7.5: tile -> (first_nid, nids, chains)."""
+    rows = {}
+    for f in _records(doc["entries"]):
+        assert set(f) == {"tile", "first_nid", "nids", "chains"}
+        rows[int(f["tile"][0])] = (
+            int(f["first_nid"][0]),
+            _hex_items(f["nids"], 8),
+            _hex_items(f["chains"], 32),
+        )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def doc_tiles(doc: dict[str, str]) -> dict[tuple[int, int], bytes]:
+    """The ``scelle_ledger_tiles`` rows of §7.5: (level, idx) -> hashes."""
+    tiles = {}
+    for f in _records(doc["tiles"]):
+        assert set(f) == {"level", "idx", "hashes"}
+        tiles[(int(f["level"][0]), int(f["idx"][0]))] = _hex_items(f["hashes"], 32)
+    return tiles
+
+
+def _md_table(name: str) -> list[list[str]]:
+    """The body cells of the Markdown table after ``<!-- table:NAME -->``."""
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split(f"<!-- table:{name} -->\n", 1)[1].split("\n\n", 1)[0]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+
+
+def _pair(cell: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\((\d+), (\d+)\)", cell)
+    assert m, cell
+    return int(m[1]), int(m[2])
+
+
+def _range(cell: str) -> tuple[int, int]:
+    """``a … b`` (or ``a to b``), both included."""
+    m = re.fullmatch(r"(\d+) (?:…|to) (\d+)", cell)
+    assert m, cell
+    return int(m[1]), int(m[2])
 
 
 @dataclass(frozen=True)
@@ -200,6 +283,89 @@ def mth(hashes: list[bytes]) -> bytes:
         return hashes[0]
     k = split_point(len(hashes))
     return node(mth(hashes[:k]), mth(hashes[k:]))
+
+
+def complete_nodes(hashes: list[bytes], level: int) -> list[bytes]:
+    """§3.2: the ``n >> level`` complete nodes of a tree level, each the MTH of its leaves."""
+    return [mth(hashes[k << level : (k + 1) << level]) for k in range(len(hashes) >> level)]
+
+
+def tiles_of(hashes: list[bytes]) -> dict[tuple[int, int], bytes]:
+    """§3.2, from the definition of a node: tile (t, i) holds nodes [256i, 256i + w) of tree
+    level 8t, for every i with 256i < m_t = n >> 8t; no other tile exists."""
+    tiles = {}
+    t = 0
+    while nodes := complete_nodes(hashes, TILE_HEIGHT * t):
+        for i in range(0, len(nodes), TILE_WIDTH):
+            tiles[(t, i // TILE_WIDTH)] = b"".join(nodes[i : i + TILE_WIDTH])
+        t += 1
+    return tiles
+
+
+def entries_of(nids: list[int], chains: list[bytes]) -> dict[int, tuple[int, bytes, bytes]]:
+    """§2.1: row ``tile = i`` holds leaves [256i, 256i + w): first id, u64 ids, chain values."""
+    rows = {}
+    for i in range(0, len(nids), TILE_WIDTH):
+        ids = nids[i : i + TILE_WIDTH]
+        rows[i // TILE_WIDTH] = (
+            ids[0],
+            b"".join(n.to_bytes(8, "big") for n in ids),
+            b"".join(chains[i : i + TILE_WIDTH]),
+        )
+    return rows
+
+
+def node_place(level: int, idx: int) -> tuple[tuple[int, int], int, int]:
+    """§3.2: the tile holding node (l, k)'s lowest hashes, the first position, how many."""
+    t, h = divmod(level, TILE_HEIGHT)
+    first = idx * 2**h
+    return (t, first // TILE_WIDTH), first % TILE_WIDTH, 2**h
+
+
+def node_from_tiles(tiles: dict[tuple[int, int], bytes], level: int, idx: int) -> bytes:
+    """§3.2: any complete node, the MTH of 2^h consecutive hashes of one tile."""
+    tile, p, count = node_place(level, idx)
+    part = tiles[tile][32 * p : 32 * (p + count)]
+    assert len(part) == 32 * count, f"tile {tile} does not hold node ({level}, {idx})"
+    return mth([part[i : i + 32] for i in range(0, len(part), 32)])
+
+
+def pieces(n: int) -> list[tuple[int, int]]:
+    """§3.3: the complete nodes c_0, c_1, … of the tree of size n, left to right."""
+    out, start = [], 0
+    for level in range(n.bit_length() - 1, -1, -1):
+        if n >> level & 1:
+            out.append((level, start >> level))
+            start += 1 << level
+    return out
+
+
+def right_fold(hashes: list[bytes]) -> bytes:
+    """§3.3: H(0x01 ‖ c_0 ‖ H(0x01 ‖ c_1 ‖ … )), the empty tree being H("")."""
+    if not hashes:
+        return sha256(b"")
+    acc = hashes[-1]
+    for h in reversed(hashes[:-1]):
+        acc = node(h, acc)
+    return acc
+
+
+def synthetic_leaves(n: int) -> list[bytes]:
+    return [sha256(i.to_bytes(8, "big")) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Larger:
+    """The tree of §3.2's tables: synthetic leaves and their tiles, by the rules alone."""
+
+    leaves: list[bytes]
+    tiles: dict[tuple[int, int], bytes]
+
+
+@pytest.fixture(scope="module")
+def larger() -> Larger:
+    leaves = synthetic_leaves(LAYOUT_SIZE)
+    return Larger(leaves, tiles_of(leaves))
 
 
 def path(m: int, hashes: list[bytes]) -> list[bytes]:
@@ -412,17 +578,116 @@ def test_each_leaf_hash_and_chain_value_follows_from_the_stored_rows(
         assert stored_chain == chain
 
 
-def test_the_stored_nodes_are_exactly_the_complete_subtrees(
-    doc: dict[str, str], leaf_hashes: list[bytes]
+def test_the_entries_row_holds_the_ids_and_chain_values_of_its_leaves(
+    doc_entries: dict[int, tuple[int, bytes, bytes]],
+    leaves: list[tuple[int, int, bytes, bytes]],
+) -> None:
+    nids = [nid for _, nid, _, _ in leaves]
+    chains = [chain for _, _, _, chain in leaves]
+    assert doc_entries == entries_of(nids, chains)
+    for tile, (first_nid, nid_blob, chain_blob) in doc_entries.items():  # §2.1's shape rules
+        width = len(nid_blob) // 8
+        assert 1 <= width <= TILE_WIDTH and len(nid_blob) == 8 * width
+        assert len(chain_blob) == 32 * width
+        assert first_nid == int.from_bytes(nid_blob[:8], "big")
+        for k in range(width):  # leaf 256·tile + k, read back as §2.1's table says
+            index, nid, _, chain = leaves[tile * TILE_WIDTH + k]
+            assert index == tile * TILE_WIDTH + k
+            assert int.from_bytes(nid_blob[8 * k : 8 * k + 8], "big") == nid
+            assert chain_blob[32 * k : 32 * k + 32] == chain
+
+
+def test_the_tiles_are_exactly_those_the_tree_prescribes(
+    doc_tiles: dict[tuple[int, int], bytes],
+    doc_entries: dict[int, tuple[int, bytes, bytes]],
+    leaf_hashes: list[bytes],
+) -> None:
+    assert doc_tiles == tiles_of(leaf_hashes)
+    for (level, idx), hashes in doc_tiles.items():
+        if level == 0:  # a level-0 tile goes with the entries row of the same index
+            assert len(hashes) == 32 * (len(doc_entries[idx][1]) // 8)
+            for k in range(len(hashes) // 32):
+                assert hashes[32 * k : 32 * k + 32] == leaf_hashes[idx * TILE_WIDTH + k]
+
+
+def test_every_complete_node_is_recomputed_from_one_tile(
+    doc_tiles: dict[tuple[int, int], bytes], leaf_hashes: list[bytes]
 ) -> None:
     n = len(leaf_hashes)
-    stored = {(int(lv), int(i)): bytes.fromhex(h) for lv, i, h in _table(doc["nodes"], 3)}
-    expected = {
-        (level, idx): mth(leaf_hashes[idx << level : (idx + 1) << level])
-        for level in range(1, n.bit_length())
-        for idx in range(n >> level)
-    }
-    assert stored == expected
+    for level in range(n.bit_length()):
+        for idx in range(n >> level):
+            assert node_from_tiles(doc_tiles, level, idx) == mth(
+                leaf_hashes[idx << level : (idx + 1) << level]
+            )
+
+
+def test_the_node_block_recomputes_its_node_as_documented(
+    doc: dict[str, str], doc_tiles: dict[tuple[int, int], bytes], leaf_hashes: list[bytes]
+) -> None:
+    f = _fields(doc["node"])
+    m = re.fullmatch(r"level (\d+), index (\d+)", f["node"][0])
+    assert m
+    level, idx = int(m[1]), int(m[2])
+    tile, p, count = node_place(level, idx)
+    assert f["tile"] == [f"level {tile[0]}, index {tile[1]}"]
+    assert _range(f["positions"][0]) == (p, p + count - 1)
+    lo, hi = _range(f["bytes"][0])
+    assert (lo, hi + 1) == (32 * p, 32 * (p + count))
+    part = _hex_items(f["hashes"], 32)
+    assert part == doc_tiles[tile][lo : hi + 1]
+    assert bytes.fromhex(f["sha256 input"][0]) == b"\x01" + part  # one pair: one hash
+    assert bytes.fromhex(f["node hash"][0]) == sha256(b"\x01" + part)
+    assert bytes.fromhex(f["node hash"][0]) == mth(leaf_hashes[idx << level : (idx + 1) << level])
+
+
+def _layout_widths(cell: str) -> dict[int, int]:
+    """``0 … 272 (256 each), 273 (112)`` -> {index: width}."""
+    widths = {}
+    for item in cell.split(", "):
+        if m := re.fullmatch(r"(\d+) … (\d+) \((\d+) each\)", item):
+            widths.update(dict.fromkeys(range(int(m[1]), int(m[2]) + 1), int(m[3])))
+        elif m := re.fullmatch(r"(\d+) \((\d+)\)", item):
+            widths[int(m[1])] = int(m[2])
+        else:
+            raise AssertionError(f"unexpected tile list item {item!r}")
+    return widths
+
+
+def _documented_layout() -> dict[tuple[int, int], int]:
+    """The tile-layout table of §3.2: (tile level, index) -> width."""
+    out = {}
+    for t, tree_level, count, tiles in _md_table("tile-layout"):
+        assert int(tree_level.strip("`")) == TILE_HEIGHT * int(t)
+        assert int(count) == LAYOUT_SIZE >> (TILE_HEIGHT * int(t))
+        out.update({(int(t), i): w for i, w in _layout_widths(tiles).items()})
+    return out
+
+
+def _documented_root_plan() -> list[tuple[tuple[int, int], tuple[int, int], tuple[int, int]]]:
+    return [(_pair(a), _pair(b), _range(c)) for a, b, c in _md_table("tile-root-plan")]
+
+
+def test_the_tile_tables_of_the_larger_tree_follow_the_rules() -> None:
+    expected = {}
+    t = 0
+    while (m_t := LAYOUT_SIZE >> (TILE_HEIGHT * t)) >= 1:
+        for i in range((m_t + TILE_WIDTH - 1) // TILE_WIDTH):
+            expected[(t, i)] = min(TILE_WIDTH, m_t - TILE_WIDTH * i)
+        t += 1
+    assert _documented_layout() == expected
+    plan = _documented_root_plan()
+    assert [ref for ref, _, _ in plan] == pieces(LAYOUT_SIZE)
+    for (level, idx), tile, (first, last) in plan:
+        where, p, count = node_place(level, idx)
+        assert (where, first, last) == (tile, p, p + count - 1)
+        assert last < expected[tile]  # inside the tile's width
+
+
+def test_the_tiles_of_the_larger_tree_give_its_root(larger: Larger) -> None:
+    assert {ref: len(blob) // 32 for ref, blob in larger.tiles.items()} == _documented_layout()
+    plan = _documented_root_plan()
+    nodes = [node_from_tiles(larger.tiles, level, idx) for (level, idx), _, _ in plan]
+    assert right_fold(nodes) == mth(larger.leaves)
 
 
 def test_the_roots_are_the_merkle_tree_hashes_of_the_first_leaves(
@@ -519,7 +784,10 @@ def test_the_consistency_proof_links_the_kept_checkpoint_to_the_new_one(
 
 # ------------------------------------------------------------------ the project's code agrees
 def test_project_code_builds_the_same_leaf_inputs_hashes_chain_and_nodes(
-    doc: dict[str, str], rows: list[Row], leaves: list[tuple[int, int, bytes, bytes]]
+    doc: dict[str, str],
+    rows: list[Row],
+    leaves: list[tuple[int, int, bytes, bytes]],
+    doc_tiles: dict[tuple[int, int], bytes],
 ) -> None:
     from uuid import UUID
 
@@ -545,10 +813,128 @@ def test_project_code_builds_the_same_leaf_inputs_hashes_chain_and_nodes(
         == shown
         for r in rows
     )
+    n = len(leaves)
     assert {(lv, i): h for lv, i, h in created} == {
-        (int(lv), int(i)): bytes.fromhex(h) for lv, i, h in _table(doc["nodes"], 3)
+        (level, idx): node_from_tiles(doc_tiles, level, idx)
+        for level in range(1, n.bit_length())
+        for idx in range(n >> level)
     }
     assert frontier.root().hex() == _table(doc["roots"], 3)[-1][1]
+
+
+def _entries_rows(cur: sqlite3.Cursor) -> dict[int, tuple[int, bytes, bytes]]:
+    cur.execute("SELECT tile, first_nid, nids, chains FROM scelle_ledger_entries")
+    return {r[0]: (r[1], bytes(r[2]), bytes(r[3])) for r in cur.fetchall()}
+
+
+def test_project_code_stores_the_same_entries_and_tiles(
+    tmp_path: Path,
+    doc: dict[str, str],
+    leaves: list[tuple[int, int, bytes, bytes]],
+    doc_entries: dict[int, tuple[int, bytes, bytes]],
+    doc_tiles: dict[tuple[int, int], bytes],
+) -> None:
+    from evidence.ledger import merkle, tiles
+    from evidence.ledger.store import LeafRow, SQLiteLedgerDB
+
+    db = SQLiteLedgerDB(str(tmp_path / "ledger.sqlite"))
+    db.ensure_schema()
+    for index, nid, leaf, chain in leaves:  # one leaf per save, as the example recorded them
+        with db.write_transaction() as cur:
+            db.append(cur, index, [leaf], [nid], [chain])
+    with db.read_transaction() as cur:
+        assert _entries_rows(cur) == doc_entries
+        assert {(lv, i): blob for lv, i, blob in db.stored_tiles(cur, 0)} == doc_tiles
+        assert db.raw_leaves(cur, 0, len(leaves)) == leaves
+        assert db.tree_size(cur) == len(leaves)
+        assert db.last_leaf(cur) == LeafRow(*leaves[-1])
+        for row in leaves:
+            assert db.leaf_by_notification(cur, row[1]) == LeafRow(*row)
+        for size, hex_root, _ in _table(doc["roots"], 3):
+            root = merkle.root(int(size), lambda refs: db.get_nodes(cur, refs))
+            assert root.hex() == hex_root
+        f = _fields(doc["node"])
+        m = re.fullmatch(r"level (\d+), index (\d+)", f["node"][0])
+        assert m
+        ref = (int(m[1]), int(m[2]))
+        assert tiles.tile_of(ref) == node_place(*ref)
+        assert db.get_nodes(cur, [ref])[ref].hex() == f["node hash"][0]
+
+
+def test_project_code_stores_the_tiles_and_entries_of_the_mini_implementation(
+    tmp_path: Path, larger: Larger
+) -> None:
+    """A tree with full and partial tiles at three levels, appended in uneven batches."""
+    from evidence.ledger import merkle, tiles
+    from evidence.ledger.store import SQLiteLedgerDB
+
+    leaves = larger.leaves
+    nids = [3 * i + 7 for i in range(LAYOUT_SIZE)]  # increasing, with gaps
+    chains, chain = [], bytes(32)
+    for leaf in leaves:
+        chain = sha256(chain + leaf)
+        chains.append(chain)
+    db = SQLiteLedgerDB(str(tmp_path / "ledger.sqlite"))
+    db.ensure_schema()
+    done = 0
+    for batch in [1, 2, 253, 300, 65_000, 4_444]:
+        with db.write_transaction() as cur:
+            db.append(
+                cur,
+                done,
+                leaves[done : done + batch],
+                nids[done : done + batch],
+                chains[done : done + batch],
+            )
+        done += batch
+    assert done == LAYOUT_SIZE
+    with db.read_transaction() as cur:
+        stored = {(lv, i): blob for lv, i, blob in db.stored_tiles(cur, 0)}
+        assert stored == larger.tiles
+        assert _entries_rows(cur) == entries_of(nids, chains)
+        assert {ref: len(blob) // 32 for ref, blob in stored.items()} == _documented_layout()
+        plan = _documented_root_plan()
+        assert merkle.root_plan(LAYOUT_SIZE) == [ref for ref, _, _ in plan]
+        for ref, tile, (first, last) in plan:
+            assert tiles.tile_of(ref) == (tile, first, last - first + 1)
+        root = merkle.root(LAYOUT_SIZE, lambda refs: db.get_nodes(cur, refs))
+        assert root == right_fold([node_from_tiles(larger.tiles, *ref) for ref, _, _ in plan])
+        assert db.leaf_by_notification(cur, nids[300]) is not None
+
+
+def _table_shape(conn: sqlite3.Connection, table: str) -> tuple[object, ...]:
+    columns = conn.execute(f"PRAGMA table_info({table})").fetchall()
+    indexes = [
+        (unique, origin, conn.execute(f"PRAGMA index_info({name})").fetchall())
+        for _, name, unique, origin, _ in conn.execute(f"PRAGMA index_list({table})")
+    ]
+    try:
+        conn.execute(f"SELECT rowid FROM {table}")
+        rowid = True
+    except sqlite3.OperationalError:  # WITHOUT ROWID
+        rowid = False
+    return columns, sorted(indexes), rowid
+
+
+def test_project_code_creates_the_documented_tables(tmp_path: Path, doc: dict[str, str]) -> None:
+    from evidence.ledger.store import SQLiteLedgerDB
+
+    schemas = dict(SCHEMA.findall(DOC.read_text(encoding="utf-8")))
+    assert set(schemas) == {"entries", "tiles"}
+    documented = sqlite3.connect(":memory:")
+    for sql in schemas.values():
+        documented.executescript(sql)
+    path = tmp_path / "ledger.sqlite"
+    SQLiteLedgerDB(str(path)).ensure_schema()
+    project = sqlite3.connect(path)
+    names = {"scelle_ledger_entries", "scelle_ledger_tiles"}
+    listed = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    assert {r[0] for r in documented.execute(listed)} == names
+    assert {r[0] for r in project.execute(listed)} == names | {"scelle_ledger_checkpoints"}
+    for name in names:
+        assert _table_shape(documented, name) == _table_shape(project, name), name
+    documented.close()
+    project.close()
 
 
 def test_project_code_reads_the_keys_and_signs_the_same_checkpoints(
