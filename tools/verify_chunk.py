@@ -98,13 +98,11 @@ def _fast_path_holds(
     if not events:
         return not nids
     enids, oids, versions, topics, states = zip(*events, strict=True)
-    if enids != nids or not all(type(s) is bytes for s in states):
+    if enids != nids or set(map(type, states)) != {bytes}:
         return False
     try:
         encoded = list(map(str.encode, topics))
-        headers = map(
-            HEADER.pack, enids, map(db.originator_bytes, oids), versions, map(len, encoded)
-        )
+        headers = map(HEADER.pack, enids, db.originator_column(oids), versions, map(len, encoded))
         inputs = map(b"".join, zip(repeat(_LEAF_HEAD), headers, encoded, states))
         if _hashes(inputs) != leaves:
             return False
