@@ -15,7 +15,12 @@ from evidence.content.s3 import S3BlobStore
 from evidence.content.vault import ContentVault
 from evidence.ledger.log import Ledger, LedgerError, create_log_key
 from evidence.ledger.note import Signer, Verifier
-from evidence.ledger.recorder import SEALING_RECORDER_TOPIC, SealingSQLiteRecorder
+from evidence.ledger.recorder import (
+    SEALING_POSTGRES_RECORDER_TOPIC,
+    SEALING_RECORDER_TOPIC,
+    SealingPostgresRecorder,
+    SealingSQLiteRecorder,
+)
 from evidence.ledger.store import LedgerDB, PostgresLedgerDB, SQLiteLedgerDB
 
 
@@ -35,7 +40,7 @@ def init_data_dir(settings: Settings, origin: str | None = None) -> str:
     settings.checkpoints_dir.mkdir(exist_ok=True)
     origin = origin or f"scelle.local/csu-{secrets.token_hex(4)}"
     vkey = create_log_key(settings.log_skey_path, settings.log_vkey_path, origin)
-    system = open_system(settings)
+    system = open_system(settings, create_tables=True)
     try:
         system.ledger.checkpoint()  # the empty tree, signed: the log is anchored from birth
     finally:
@@ -88,24 +93,31 @@ class System:
 
 
 def open_system(
-    settings: Settings, clock: Clock | None = None, embedded_sealing: bool | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    embedded_sealing: bool | None = None,
+    create_tables: bool = False,
 ) -> System:
-    """Open the archive. SQLite seals inside each save's transaction; PostgreSQL leaves it
-    to a follower unless ``embedded_sealing`` asks for a seal right after each save."""
+    """Open the archive. Each save seals its events inside its own transaction (both
+    backends), unless settings or ``embedded_sealing=False`` leave it to a follower."""
     verifier = read_verifier(settings.log_vkey_path)
     signer = None
     if settings.log_skey_path.exists():
         signer = Signer.from_skey(settings.log_skey_path.read_text(encoding="utf-8").strip())
     db = ledger_db(settings)
-    seal_now = embedded_sealing if embedded_sealing is not None else not settings.uses_postgres
+    seal_now = settings.seal_in_transaction if embedded_sealing is None else embedded_sealing
     env = settings.eventsourcing_env()
-    if seal_now and not settings.uses_postgres:
-        env["APPLICATION_RECORDER_TOPIC"] = SEALING_RECORDER_TOPIC
+    # Tables are created once, by 'scelle init': writers opening together must not race on
+    # the schema (PostgreSQL refuses concurrent CREATE OR REPLACE FUNCTION).
+    env["CREATE_TABLE"] = "y" if create_tables else "n"
+    if seal_now:
+        env["APPLICATION_RECORDER_TOPIC"] = (
+            SEALING_POSTGRES_RECORDER_TOPIC if settings.uses_postgres else SEALING_RECORDER_TOPIC
+        )
     archives = Archives(env=env, clock=clock)
-    db.ensure_schema()
+    if create_tables:
+        db.ensure_schema()
     ledger = Ledger(db, verifier, signer, settings.checkpoints_dir)
-    if isinstance(archives.recorder, SealingSQLiteRecorder):
+    if isinstance(archives.recorder, SealingSQLiteRecorder | SealingPostgresRecorder):
         archives.recorder.sealer = ledger.sealer  # sealed inside each save's transaction
-    elif seal_now:
-        archives.after_save = ledger.seal  # PostgreSQL asked to seal right after each save
     return System(settings, archives, ledger)

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="camera clock vs recorder clock, above which it is flagged"
     )
     max_segment_bytes: int = Field(default=4 * 1024**3, gt=0)
+    seal_in_transaction: bool = Field(
+        default=True,
+        description="seal inside each save's transaction; false leaves it to 'scelle seal "
+        "--follow' (a writer node that must not wait on the ledger)",
+    )
     s3_bucket: str | None = Field(
         default=None, description="S3 bucket for content; filesystem if unset"
     )

@@ -1,4 +1,4 @@
-"""Embedded mode: the SQLite recorder seals each event inside the transaction that stores it.
+"""Recorders that seal each event inside the transaction that stores it (SQLite, PostgreSQL).
 
 An event and its leaf, chain value and tree nodes commit together: there is never a moment
 when a stored event is unsealed, and sealing adds a few inserts to a transaction that is
@@ -12,13 +12,16 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from evidence.ledger.leaf import StoredRecord
 from evidence.ledger.sealer import Sealer
+from evidence.ledger.store import PostgresLedgerDB
 
-#: Configuration value for the library's APPLICATION_RECORDER_TOPIC setting.
+#: Configuration values for the library's APPLICATION_RECORDER_TOPIC setting.
 SEALING_RECORDER_TOPIC = "evidence.ledger.recorder:SealingSQLiteRecorder"
+SEALING_POSTGRES_RECORDER_TOPIC = "evidence.ledger.recorder:SealingPostgresRecorder"
 
 
 class SealingSQLiteRecorder(SQLiteApplicationRecorder):
@@ -42,3 +45,42 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
             else:
                 self.sealer.seal_pending(c)
         return ids
+
+
+class SealingPostgresRecorder(PostgresApplicationRecorder):
+    """PostgreSQL: seal inside the insert transaction, after the library has taken its
+    EXCLUSIVE lock on the events table — writers are already serialized there, so leaves stay
+    dense without a second transaction. The sealers' advisory lock is taken too, so a
+    follower (``scelle seal --follow``) can never interleave with an inserting writer."""
+
+    sealer: Sealer | None = None
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert and seal in one transaction; any failure rolls both back.
+
+        The library's own ``insert_events`` catches errors raised after the insert and
+        re-raises them only once its transaction has committed: a refused seal would then
+        leave its event stored. This version lets every error cross the transaction.
+        """
+        if self.sealer is None or not stored_events:
+            inserted: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return inserted
+        from psycopg.rows import tuple_row
+
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._insert_stored_events(curs, stored_events, **kwargs)  # takes the lock
+                ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            assert ids is not None
+            with conn.cursor(row_factory=tuple_row) as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (PostgresLedgerDB.LOCK_KEY,))
+                records = [
+                    StoredRecord(
+                        nid, cast(UUID, e.originator_id), e.originator_version, e.topic, e.state
+                    )
+                    for nid, e in zip(ids, stored_events, strict=True)
+                ]
+                self.sealer.seal_inserted(cur, records)
+        return list(ids)

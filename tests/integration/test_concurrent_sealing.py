@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,9 +17,9 @@ from tools.verify_store import verify_store
 EVENTS_PER_WRITER = 150
 
 
-def write_and_seal(data: str, url: str | None, writer: int) -> None:
-    """A writer process: single-event saves, sealing after each as a competing sealer."""
-    system = open_system(Settings(data=Path(data), database_url=url), embedded_sealing=True)
+def write_and_seal(data: str, url: str | None, writer: int, seal: bool = True) -> None:
+    """A writer process: single-event saves, each sealed in its own transaction (or not)."""
+    system = open_system(Settings(data=Path(data), database_url=url), embedded_sealing=seal)
     try:
         for i in range(EVENTS_PER_WRITER):
             system.archives.save(

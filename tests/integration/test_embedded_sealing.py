@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.ledger.recorder import SealingSQLiteRecorder
+from evidence.ledger.recorder import SealingPostgresRecorder, SealingSQLiteRecorder
 from evidence.ledger.sealer import SealingError
 from tests.builders import new_store, record_segments, register_camera
 
@@ -14,14 +14,21 @@ from tests.builders import new_store, record_segments, register_camera
 def counts(system) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     db = system.ledger.db
     with db.read_transaction() as cur:
-        cur.execute("SELECT COUNT(*) FROM stored_events")
+        cur.execute(f"SELECT COUNT(*) FROM {db.events_table}")
         events = cur.fetchone()[0]
         return events, db.tree_size(cur)
 
 
-def test_every_saved_event_is_already_sealed_when_save_returns(tmp_path: Path) -> None:
-    system = new_store(tmp_path)
-    assert isinstance(system.archives.recorder, SealingSQLiteRecorder)
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return request.getfixturevalue("pg_url") if request.param == "postgres" else None
+
+
+def test_every_saved_event_is_already_sealed_when_save_returns(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    system = new_store(tmp_path, database_url)
+    assert isinstance(system.archives.recorder, SealingSQLiteRecorder | SealingPostgresRecorder)
     register_camera(system, "CAM-1")
     for _ in range(3):
         record_segments(system, "CAM-1", 1, start=system.archives.clock.now())
@@ -30,8 +37,10 @@ def test_every_saved_event_is_already_sealed_when_save_returns(tmp_path: Path) -
     system.close()
 
 
-def test_a_tampered_ledger_head_stops_the_save_and_its_event(tmp_path: Path) -> None:
-    system = new_store(tmp_path)
+def test_a_tampered_ledger_head_stops_the_save_and_its_event(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    system = new_store(tmp_path, database_url)
     register_camera(system, "CAM-1")
     events_before, leaves_before = counts(system)
     db = system.ledger.db
