@@ -36,17 +36,36 @@ def write_and_seal(data: str, url: str | None, writer: int, seal: bool = True) -
         system.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def follow(data: str, url: str | None, seconds: float) -> None:
+    """A follower process sealing while the writers write (scale-out follower mode)."""
+    system = open_system(Settings(data=Path(data), database_url=url), embedded_sealing=False)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            system.ledger.seal()
+            time.sleep(0.01)
+    finally:
+        system.close()
+
+
+@pytest.mark.parametrize(
+    ("backend", "mode"),
+    [("sqlite", "in-transaction"), ("postgres", "in-transaction"), ("postgres", "follower")],
+)
 def test_two_writers_yield_one_gap_free_leaf_sequence(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, mode: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = request.getfixturevalue("pg_url") if backend == "postgres" else None
     settings = Settings(data=tmp_path / "data", database_url=url)
     init_data_dir(settings, "scelle.test/concurrent")
     context = multiprocessing.get_context("spawn")
+    sealing = mode == "in-transaction"
     writers = [
-        context.Process(target=write_and_seal, args=(str(settings.data), url, n)) for n in (1, 2)
+        context.Process(target=write_and_seal, args=(str(settings.data), url, n, sealing))
+        for n in (1, 2)
     ]
+    if not sealing:
+        writers.append(context.Process(target=follow, args=(str(settings.data), url, 6.0)))
     for process in writers:
         process.start()
     for process in writers:
