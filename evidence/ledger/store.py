@@ -19,7 +19,15 @@ from typing import Any
 from uuid import UUID
 
 from evidence.ledger.leaf import StoredRecord
-from evidence.ledger.tiles import HASH, TILE_WIDTH, TileRef, nodes_from_tiles, split, subtree_root
+from evidence.ledger.tiles import (
+    HASH,
+    TILE_WIDTH,
+    TileCache,
+    TileRef,
+    nodes_from_tiles,
+    split,
+    subtree_root,
+)
 
 NodeRef = tuple[int, int]
 #: Below every possible notification id: rows an attacker slips in at id 0 or below are read.
@@ -57,6 +65,7 @@ class LedgerDB(ABC):
     """SQL shared by both backends; subclasses supply connections, locks and types."""
 
     placeholder = "?"
+    _full_tiles: TileCache | None = None
     #: the table where ``eventsourcing`` keeps the events of the "Scelle" application
     events_table = "stored_events"
     id_column = "rowid"
@@ -105,6 +114,10 @@ class LedgerDB(ABC):
             for statement in self.schema():
                 cur.execute(statement)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Workers get the database's address, never a copy of this process's caches."""
+        return {**self.__dict__, "_full_tiles": None}
+
     def _sql(self, text: str) -> str:
         return text.replace("?", self.placeholder)
 
@@ -138,8 +151,15 @@ class LedgerDB(ABC):
         return {(r[0], r[1]): blob(r[2]) for r in cur.fetchall()}
 
     def get_nodes(self, cur: Any, refs: Sequence[NodeRef]) -> dict[NodeRef, bytes]:
-        """Complete subtree hashes, recomputed from the tiles that hold them (one query)."""
-        return nodes_from_tiles(refs, lambda wanted: self.tiles(cur, wanted))
+        """Complete subtree hashes, recomputed from the tiles that hold them (one query).
+
+        Full tiles are cached: serving proofs never needs them again. A proof built from a
+        stale or tampered cache would still fail against the signed root, so the cache can
+        never make a wrong proof pass; the verifier does not use it.
+        """
+        if self._full_tiles is None:
+            self._full_tiles = TileCache()
+        return nodes_from_tiles(refs, lambda wanted: self.tiles(cur, wanted), self._full_tiles)
 
     def append(
         self,
@@ -521,7 +541,7 @@ class PostgresLedgerDB(LedgerDB):
 
     def __getstate__(self) -> dict[str, Any]:
         """Verification workers get the address, never the parent's connections."""
-        return {"conninfo": self.conninfo, "_pool": None, "_pool_pid": 0}
+        return {"conninfo": self.conninfo, "_pool": None, "_pool_pid": 0, "_full_tiles": None}
 
     def _connections(self) -> Any:
         """One small pool per process: a follower or a busy API node keeps its connections,

@@ -10,6 +10,7 @@ the store writes about one row per 256 leaves instead of one per leaf and one pe
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from operator import methodcaller
@@ -51,20 +52,57 @@ def tile_of(ref: NodeRef) -> tuple[TileRef, int, int]:
     return (t, first >> TILE_HEIGHT), first & (TILE_WIDTH - 1), 1 << h
 
 
+class TileCache:
+    """The internal levels of tiles, keyed by tile and width: the log only appends, so a tile
+    of a given width never changes — and a full one is never even fetched again. Per
+    process, bounded, least recently used out."""
+
+    def __init__(self, capacity: int = 2_048) -> None:
+        self.capacity = capacity
+        self._levels: OrderedDict[tuple[TileRef, int], list[list[bytes]]] = OrderedDict()
+
+    def get(self, tile: TileRef, width: int) -> list[list[bytes]] | None:
+        levels = self._levels.get((tile, width))
+        if levels is not None:
+            self._levels.move_to_end((tile, width))
+        return levels
+
+    def levels(self, tile: TileRef, blob: bytes) -> list[list[bytes]]:
+        width = len(blob) // HASH
+        if (found := self.get(tile, width)) is not None:
+            return found
+        levels = [split(blob)]
+        while len(levels[-1]) > 1:
+            levels.append(pair_up(levels[-1]))  # an odd last hash has no parent yet
+        self._levels[(tile, width)] = levels
+        if len(self._levels) > self.capacity:
+            self._levels.popitem(last=False)
+        return levels
+
+
 def nodes_from_tiles(
-    refs: Iterable[NodeRef], fetch: Callable[[list[TileRef]], dict[TileRef, bytes]]
+    refs: Iterable[NodeRef],
+    fetch: Callable[[list[TileRef]], dict[TileRef, bytes]],
+    cache: TileCache | None = None,
 ) -> dict[NodeRef, bytes]:
     """Compute the requested complete nodes from the tiles holding them, fetched at once."""
+    cache = cache or TileCache()
     wanted = {ref: tile_of(ref) for ref in refs}
-    tiles = fetch(sorted({tile for tile, _, _ in wanted.values()}))
     found: dict[NodeRef, bytes] = {}
+    for ref, (tile, first, count) in list(wanted.items()):
+        if (levels := cache.get(tile, TILE_WIDTH)) is not None:  # full: no need to fetch
+            height = count.bit_length() - 1
+            found[ref] = levels[height][first >> height]
+            del wanted[ref]
+    tiles = fetch(sorted({tile for tile, _, _ in wanted.values()}))
     missing: list[NodeRef] = []
     for ref, (tile, first, count) in wanted.items():
         blob = tiles.get(tile, b"")
-        if len(blob) < (first + count) * HASH:
+        height = count.bit_length() - 1
+        if len(blob) % HASH or len(blob) < (first + count) * HASH:
             missing.append(ref)
             continue
-        found[ref] = subtree_root(split(blob[first * HASH : (first + count) * HASH]))
+        found[ref] = cache.levels(tile, blob)[height][first >> height]
     if missing:
         raise LookupError(f"ledger tiles missing for nodes {sorted(missing)[:5]}")
     return found
