@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import methodcaller
 from typing import Any
 
 from evidence.ledger.leaf import ZERO_CHAIN, StoredRecord
-from evidence.ledger.store import LeafRow, LedgerDB
+from evidence.ledger.store import LeafRow, LedgerDB, Tail
 
 _digest = methodcaller("digest")
 
@@ -31,6 +31,7 @@ class _Head:
     size: int
     last_notification_id: int
     chain: bytes
+    tail: Tail | None = None  # the rows just read in this transaction, never kept across
 
 
 class Sealer:
@@ -91,7 +92,9 @@ class Sealer:
             chain = sha256(chain + leaf).digest()
             chains.append(chain)
         try:
-            self.db.append(cur, head.size, leaves, [r.notification_id for r in records], chains)
+            self.db.append(
+                cur, head.size, leaves, [r.notification_id for r in records], chains, head.tail
+            )
         except LookupError as exc:
             raise SealingError(
                 f"the ledger's tiles do not end where its head does: {exc}"
@@ -101,8 +104,13 @@ class Sealer:
 
     def _load_head(self, cur: Any) -> _Head:
         """Trust the cached head only if the database's last leaf still matches it."""
-        last = self.db.last_leaf(cur)
+        tail = self.db.tail(cur)
+        last = None if tail is None else tail.last_leaf()
         if last is None:
+            if tail is not None:
+                raise SealingError(
+                    "the ledger's last entries row is empty: run 'scelle verify store'"
+                )
             return _Head(0, 0, ZERO_CHAIN)
         cached = self._head
         if (
@@ -110,9 +118,9 @@ class Sealer:
             and cached.size == last.leaf_index + 1
             and cached.chain == last.chain_hash
         ):
-            return cached
+            return replace(cached, tail=tail)
         self._check_head(cur, last)
-        return _Head(last.leaf_index + 1, last.notification_id, last.chain_hash)
+        return _Head(last.leaf_index + 1, last.notification_id, last.chain_hash, tail)
 
     def _check_head(self, cur: Any, last: LeafRow) -> None:
         """Never extend a head we cannot vouch for: refusing stops the save (an alarm), where

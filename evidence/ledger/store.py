@@ -45,6 +45,28 @@ class LeafRow:
 
 
 @dataclass(frozen=True)
+class Tail:
+    """The ledger's last entries row and leaf tile, as stored."""
+
+    tile: int
+    nids: bytes
+    chains: bytes
+    leaves: bytes
+
+    def last_leaf(self) -> LeafRow | None:
+        width = len(self.nids) // 8
+        if not width:
+            return None
+        last = width - 1
+        return LeafRow(
+            self.tile * TILE_WIDTH + last,
+            _NID.unpack_from(self.nids, last * 8)[0],
+            self.leaves[last * HASH : width * HASH],
+            self.chains[last * HASH : width * HASH],
+        )
+
+
+@dataclass(frozen=True)
 class CheckpointRow:
     tree_size: int
     note: str
@@ -121,18 +143,21 @@ class LedgerDB(ABC):
     def _sql(self, text: str) -> str:
         return text.replace("?", self.placeholder)
 
-    def last_leaf(self, cur: Any) -> LeafRow | None:
+    def tail(self, cur: Any) -> Tail | None:
+        """The last entries row and its leaf tile, in one query: what the next seal extends."""
         cur.execute(
-            "SELECT tile, nids, chains FROM scelle_ledger_entries ORDER BY tile DESC LIMIT 1"
+            "SELECT e.tile, e.nids, e.chains, t.hashes FROM scelle_ledger_entries e "
+            "LEFT JOIN scelle_ledger_tiles t ON t.level = 0 AND t.idx = e.tile "
+            "ORDER BY e.tile DESC LIMIT 1"
         )
         row = cur.fetchone()
         if row is None:
             return None
-        tile, nids, chains = row[0], blob(row[1]), blob(row[2])
-        width = len(nids) // 8
-        index = tile * TILE_WIDTH + width - 1
-        leaf = self.tiles(cur, [(0, tile)]).get((0, tile), b"")[(width - 1) * HASH : width * HASH]
-        return LeafRow(index, _NID.unpack_from(nids, len(nids) - 8)[0], leaf, chains[-HASH:])
+        return Tail(row[0], blob(row[1]), blob(row[2]), blob(row[3]))
+
+    def last_leaf(self, cur: Any) -> LeafRow | None:
+        tail = self.tail(cur)
+        return None if tail is None else tail.last_leaf()
 
     def tree_size(self, cur: Any) -> int:
         last = self.last_leaf(cur)
@@ -168,11 +193,25 @@ class LedgerDB(ABC):
         leaves: Sequence[bytes],
         nids: Sequence[int],
         chains: Sequence[bytes],
+        tail: Tail | None = None,
     ) -> None:
-        """Append sealed leaves at index ``start``: entries, then the tiles level by level."""
+        """Append sealed leaves at index ``start``: entries, then the tiles level by level.
+
+        ``tail`` is the last entries row and leaf tile as the caller just read them in this
+        transaction; when they end exactly at ``start`` they are not read again.
+        """
         first, offset = divmod(start, TILE_WIDTH)
         nid_blob, chain_blob = b"", b""
-        if offset:
+        leaf_prefix: bytes | None = None
+        if (
+            offset
+            and tail is not None
+            and tail.tile == first
+            and len(tail.nids) == offset * 8
+            and len(tail.chains) == len(tail.leaves) == offset * HASH
+        ):
+            nid_blob, chain_blob, leaf_prefix = tail.nids, tail.chains, tail.leaves
+        elif offset:
             cur.execute(
                 self._sql("SELECT nids, chains FROM scelle_ledger_entries WHERE tile = ?"),
                 (first,),
@@ -201,13 +240,17 @@ class LedgerDB(ABC):
             ),
             rows,
         )
-        self._extend_tiles(cur, 0, start, list(leaves))
+        self._extend_tiles(cur, 0, start, list(leaves), leaf_prefix)
 
-    def _extend_tiles(self, cur: Any, level: int, position: int, hashes: list[bytes]) -> None:
+    def _extend_tiles(
+        self, cur: Any, level: int, position: int, hashes: list[bytes], prefix: bytes | None = None
+    ) -> None:
         """Add hashes to tile level ``level`` at ``position``; completed tiles climb a level."""
         first, offset = divmod(position, TILE_WIDTH)
         blob = b""
-        if offset:
+        if offset and prefix is not None:
+            blob = prefix
+        elif offset:
             blob = self.tiles(cur, [(level, first)]).get((level, first), b"")
             if len(blob) != offset * HASH:
                 raise LookupError(f"ledger tile ({level}, {first}) does not end at {position}")
