@@ -25,6 +25,9 @@ class ReconcileReport:
 
 def reconcile(system: System) -> ReconcileReport:
     vault = system.vault
+    sweep = getattr(vault.blobs, "sweep_temporary", None)
+    if sweep is not None:
+        sweep()
     live = system.archives.live_blob_ids()
     report = vault.orphans(live)
     owners = {key_owner(b) for b in (*report.orphan_blobs, *report.orphan_keys)}

@@ -42,6 +42,8 @@ class FolderWatch:
         now = self.clock()
         entries = self.candidates()
         newest = self._newest_segment(entries)
+        hidden = self._hidden()
+        entries += hidden
         alive = set()
         for path in entries:
             alive.add(path.name)
@@ -58,9 +60,23 @@ class FolderWatch:
                 continue
             if path == newest and quiet < self.idle and not drain:
                 continue  # the segment muxer may still be writing the newest file
+            if path in hidden and quiet < self.idle and not drain:
+                continue  # maybe a writer's temporary name: wait until it is clearly left over
             yield path
         for gone in set(self._seen) - alive:
             del self._seen[gone]
+
+    def _hidden(self) -> list[Path]:
+        """Hidden entries that are not temporary files: handed over only once left alone for
+        ``idle`` seconds (or when draining), so that even a name crafted to hide (``..x``)
+        ends up refused and recorded rather than ignored for ever."""
+        return sorted(
+            p
+            for p in self.folder.iterdir()
+            if p.name.startswith(".")
+            and not p.name.endswith((".part", ".tmp"))
+            and (p.is_file() or p.is_symlink())
+        )
 
     def _newest_segment(self, entries: list[Path]) -> Path | None:
         segments = [

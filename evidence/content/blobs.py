@@ -9,6 +9,7 @@ raises; ``delete`` is idempotent, because a purge interrupted by a crash is simp
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import secrets
@@ -106,6 +107,7 @@ class FilesystemBlobStore:
         temp = final.parent / f".{blob_id}.{secrets.token_hex(4)}.tmp"
         # Read-only from birth (the open descriptor may still write): evidence is write-once.
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o400)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # "being written": released only when we close or die
         try:
             with open(fd, "wb", closefd=True) as out:
                 for chunk in chunks:
@@ -122,6 +124,31 @@ class FilesystemBlobStore:
                 os.unlink(temp)
         fsync_dir(final.parent)
         return size
+
+    def sweep_temporary(self) -> list[Path]:
+        """Delete temporary files a crashed ``put`` left behind (never listed as blobs, so
+        reconciliation would otherwise leak their ciphertext). A put in flight holds an
+        exclusive ``flock`` on its file until it closes it or dies, so only files nobody
+        holds are removed — never another process's write in progress."""
+        swept = []
+        for temp in self.root.glob("??/??/.*.tmp"):
+            try:
+                fd = os.open(temp, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # being written right now
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+                swept.append(temp)
+        if swept:
+            for folder in {t.parent for t in swept}:
+                fsync_dir(folder)
+        return swept
 
     def get_range(self, blob_id: str, start: int, end: int) -> bytes:
         """Read ``[start, end)`` with ``pread``; see :meth:`BlobStore.get_range`."""

@@ -22,6 +22,7 @@ class QuarantinedFile(Aggregate):
         camera_code: str | None,
         reason_code: str,
         reason_fr: str,
+        detail: str | None,
         size: int,
         sha256: str | None,
         quarantine_name: str,
