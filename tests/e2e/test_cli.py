@@ -148,3 +148,28 @@ def test_checkpoint_prints_a_note_signed_by_the_log_key(demo_data: Path) -> None
     origin = (demo_data / "log.vkey").read_text().split("+")[0]
     assert result.stdout.startswith(origin + "\n")
     assert f"\n— {origin} " in result.stdout
+
+
+def test_keys_rotate_rewraps_every_key_and_keeps_content_readable(
+    demo_data: Path, tmp_path: Path
+) -> None:
+    from evidence.bootstrap import open_system
+    from evidence.config import Settings
+
+    copy = tmp_path / "rotated"
+    subprocess.run(["cp", "-a", str(demo_data), str(copy)], check=True)
+    keys_dir = copy / "keys"
+    before = {p.name for p in keys_dir.glob("kek-*.key")}
+    result = scelle("--data", str(copy), "keys", "rotate")
+    assert result.returncode == 0, result.stderr
+    after = {p.name for p in keys_dir.glob("kek-*.key")}
+    assert len(after) == 1 and after.isdisjoint(before)  # the old one is shredded
+    assert all(stat.S_IMODE((keys_dir / n).stat().st_mode) == 0o600 for n in after)
+    system = open_system(Settings(data=copy))
+    try:
+        live = system.archives.live_blob_ids()
+        assert live
+        for blob_id in sorted(live)[:3]:
+            assert system.vault.read_range(blob_id, 0, 16)
+    finally:
+        system.close()
