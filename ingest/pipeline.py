@@ -1,16 +1,37 @@
-"""Intake of one finished segment file: checked, encrypted, stored, recorded, sealed — once.
+"""Intake of finished segment files: checked, encrypted, stored, recorded, sealed — once each.
 
 Write order (DESIGN §3): the data key and the encrypted blob (and its thumbnail, under the
 same key) are durable first; the ``Segment.Recorded`` event second; the source file is
-removed last. A crash anywhere leaves either an orphan blob that reconciliation shreds (the
+removed last. A crash anywhere leaves either orphan content that reconciliation shreds (the
 source is still there, so nothing acknowledged is lost) or a source that, ingested again, is
 recognised as a duplicate.
+
+A batch (:meth:`Ingestor.ingest_many`) is a small pipeline. The calling thread admits each
+file (name, size, camera: cheap checks and a database read); a first pool of ``workers``
+threads probes it and makes its thumbnail (one ffmpeg process, see
+:func:`ingest.thumbnail.probe_with_thumbnail`); a second pool of ``workers`` threads then
+hashes, encrypts and stores it with its thumbnail; the calling thread takes the files back
+*in the order given* and, for each, records and seals its event (or quarantines and records
+its refusal) and removes its source. ffmpeg runs in its own process, and SHA-256 and file I/O
+release the GIL (AES-GCM holds it, about a tenth of the CPU time of a file), so on two cores
+the next files are probed while others are encrypted, and two can be encrypted at once. Two
+pools rather than one that does both: with one, the workers fall into step (both running
+ffmpeg, then both encrypting) and the cores idle in turn.
+
+The write order holds for every file. A crash may leave the content of up to
+``LOOKAHEAD * workers + 1`` files without events (orphans, shredded at the next start), never
+an event without its content nor a removed source without its event. Only the calling thread
+touches the event store.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,12 +39,20 @@ from uuid import UUID
 
 from evidence.application import NotFound
 from evidence.bootstrap import System
-from evidence.content.vault import derived_id
+from evidence.content.vault import StoredBlob, derived_id
 from evidence.model.errors import DomainError
 from ingest.naming import SegmentNameError, parse_segment_name
-from ingest.probe import ProbeError, ProbeResult, probe
+from ingest.probe import ProbeError, ProbeResult
 from ingest.quarantine import Refusal, quarantine
-from ingest.thumbnail import ThumbnailError, thumbnail_jpeg
+from ingest.thumbnail import probe_with_thumbnail
+
+#: Files probed and encrypted at once by :meth:`Ingestor.ingest_many`: one per core (at least
+#: two, so that ffmpeg and AES/SHA overlap even on one core; at most eight).
+DEFAULT_WORKERS = max(2, min(os.cpu_count() or 2, 8))
+
+#: Files admitted ahead of the one being recorded, per worker: enough that the probing pool
+#: runs ahead of the storing pool and neither waits for the recording thread.
+LOOKAHEAD = 2
 
 
 class Refused(Exception):
@@ -34,13 +63,43 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one file: ``recorded``, ``duplicate`` or ``quarantined``."""
+    """What became of one file: ``recorded``, ``duplicate``, ``quarantined``, or ``vanished``
+    (gone from its folder before its turn: nothing was stored or recorded for it)."""
 
     source: str
     status: str
     segment_id: UUID | None = None
     reason: str | None = None
     size: int = 0
+    detail: str | None = None  # the technical words behind a refusal (ffmpeg's, a box size…)
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    """A file whose name, size and camera are acceptable; its content is not yet judged."""
+
+    camera_code: str
+    start: datetime
+
+
+@dataclass(frozen=True)
+class _Probed:
+    """A file judged a video, with its thumbnail (None if none could be made)."""
+
+    admitted: _Admitted
+    report: ProbeResult
+    thumbnail: bytes | None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A file probed, encrypted and durably stored with its thumbnail; no event yet."""
+
+    camera_code: str
+    start: datetime
+    report: ProbeResult
+    blob: StoredBlob
+    thumbnail_blob_id: str | None
 
 
 class Ingestor:
@@ -53,26 +112,110 @@ class Ingestor:
         self, path: Path, camera_code: str | None = None, root: Path | None = None
     ) -> Outcome:
         """Ingest one file; every refusal is quarantined and recorded, never raised."""
-        code = camera_code
+        return self._finish(
+            path,
+            camera_code,
+            lambda: self._put(path, self._probe(path, self._check(path, camera_code, root))),
+        )
+
+    def ingest_many(
+        self,
+        paths: Iterable[Path],
+        camera_code: str | None = None,
+        root: Path | None = None,
+        *,
+        workers: int = DEFAULT_WORKERS,
+    ) -> Iterator[Outcome]:
+        """Ingest files in the order given, yielding each one's outcome as its event is in.
+
+        Up to ``workers`` files are probed and ``workers`` stored at once, and up to
+        ``LOOKAHEAD * workers`` files are admitted ahead of the one being recorded. Events (and
+        refusals) are recorded in the order of ``paths``, each after its file's content is
+        durable, and each source is removed after its own event. An unexpected error stops the
+        batch: files not yet started are left alone, content already stored for files after
+        the failing one stays unrecorded (orphans for the next start's reconciliation).
+        """
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        pending: deque[tuple[Path, Future[_Probed], Future[_Stored]]] = deque()
+        with (
+            ThreadPoolExecutor(workers, thread_name_prefix="ingest-probe") as probing,
+            ThreadPoolExecutor(workers, thread_name_prefix="ingest-store") as storing,
+        ):
+            try:
+                for path in paths:
+                    pending.append(self._start(probing, storing, path, camera_code, root))
+                    if len(pending) > LOOKAHEAD * workers:
+                        yield self._finish_next(pending, camera_code)
+                while pending:
+                    yield self._finish_next(pending, camera_code)
+            finally:  # stopped early: drop what has not started, let the rest finish
+                for _, probed, stored in pending:
+                    probed.cancel()
+                    stored.cancel()
+
+    def _start(
+        self,
+        probing: ThreadPoolExecutor,
+        storing: ThreadPoolExecutor,
+        path: Path,
+        camera_code: str | None,
+        root: Path | None,
+    ) -> tuple[Path, Future[_Probed], Future[_Stored]]:
+        """Admit ``path`` here (the event store stays on this thread); probe it in one pool,
+        store it in the other once probed."""
         try:
-            code, start, report = self._check(path, camera_code, root)
-            return self._store(path, code, start, report)
+            admitted = self._check(path, camera_code, root)
+        except (Refused, FileNotFoundError) as exc:
+            refused: Future[_Stored] = Future()
+            refused.set_exception(exc)
+            return path, Future(), refused
+        probed = probing.submit(self._probe, path, admitted)
+        return path, probed, storing.submit(self._put_when_probed, path, probed)
+
+    def _finish_next(
+        self,
+        pending: deque[tuple[Path, Future[_Probed], Future[_Stored]]],
+        camera_code: str | None,
+    ) -> Outcome:
+        path, _, stored = pending.popleft()
+        return self._finish(path, camera_code, stored.result)
+
+    def _finish(
+        self, path: Path, camera_code: str | None, stored: Callable[[], _Stored]
+    ) -> Outcome:
+        """Record what ``stored()`` gives (or its refusal) and remove the source."""
+        try:
+            done = stored()
         except Refused as refused:
             quarantine(
                 self.system.archives,
                 path,
                 self.settings.quarantine_dir,
                 refused.refusal,
-                code,
+                camera_code,
                 self.settings.max_segment_bytes,
             )
-            return Outcome(path.name, "quarantined", reason=refused.refusal.message_fr)
+            return Outcome(
+                path.name,
+                "quarantined",
+                reason=refused.refusal.message_fr,
+                detail=refused.refusal.detail or None,
+            )
+        except FileNotFoundError:
+            if path.exists() or path.is_symlink():
+                raise  # something else is missing (ffmpeg, a store directory): not ours to hide
+            return Outcome(path.name, "vanished", reason="retiré avant son versement")
+        return self._record(path, done)
 
-    def _check(
-        self, path: Path, camera_code: str | None, root: Path | None
-    ) -> tuple[str, datetime, ProbeResult]:
+    def _check(self, path: Path, camera_code: str | None, root: Path | None) -> _Admitted:
+        """Link, folder, name, camera, size: what needs no ffmpeg (reads the event store)."""
         if path.is_symlink():
             raise Refused(Refusal("symlink", f"{path.name} est un lien symbolique : refusé."))
+        if not stat.S_ISREG(path.lstat().st_mode):  # a directory or a FIFO named like a segment
+            raise Refused(
+                Refusal("not-a-file", f"{path.name} n'est pas un fichier ordinaire : refusé.")
+            )
         if root is not None and path.resolve().parent != root.resolve():
             raise Refused(Refusal("outside-folder", f"{path.name} sort du dossier surveillé."))
         try:
@@ -104,29 +247,46 @@ class Ingestor:
             ) from None
         except DomainError as exc:  # decommissioned
             raise Refused(Refusal("inactive-camera", exc.message_fr)) from None
-        try:
-            report = probe(path)
-        except ProbeError as exc:
-            raise Refused(Refusal(type(exc).__name__, exc.message_fr)) from None
-        return name.camera_code, name.start, report
+        return _Admitted(name.camera_code, name.start)
 
-    def _store(self, path: Path, code: str, start: datetime, report: ProbeResult) -> Outcome:
-        vault = self.system.vault
+    def _probe(self, path: Path, admitted: _Admitted) -> _Probed:
+        """Judge the content and make the thumbnail, in one ffmpeg run. Thread-safe."""
+        try:
+            report, thumbnail = probe_with_thumbnail(path)
+        except ProbeError as exc:
+            raise Refused(Refusal(type(exc).__name__, exc.message_fr, str(exc))) from None
+        return _Probed(admitted, report, thumbnail)
+
+    def _put_when_probed(self, path: Path, probed: Future[_Probed]) -> _Stored:
+        return self._put(path, probed.result())
+
+    def _put(self, path: Path, probed: _Probed) -> _Stored:
+        """Hash, encrypt and store the file, then its thumbnail, durably. Thread-safe."""
         blob_id = uuid.uuid4().hex
         with open(path, "rb") as source:
-            stored = vault.put(blob_id, source)
-        thumb: str | None = derived_id(blob_id, "thumb")
-        try:
-            vault.put(derived_id(blob_id, "thumb"), [thumbnail_jpeg(path)])
-        except ThumbnailError:
-            thumb = None  # a segment without a thumbnail is still evidence
-        end = start + timedelta(seconds=report.duration_s)
+            stored = self.system.vault.put(blob_id, source)
+        thumb = None
+        if probed.thumbnail is not None:
+            thumb = self._put_thumbnail(blob_id, probed.thumbnail)
+        admitted = probed.admitted
+        return _Stored(admitted.camera_code, admitted.start, probed.report, stored, thumb)
+
+    def _put_thumbnail(self, blob_id: str, jpeg: bytes) -> str:
+        """Store the thumbnail under the segment's key (after the segment's own blob)."""
+        thumb = derived_id(blob_id, "thumb")
+        self.system.vault.put(thumb, [jpeg])
+        return thumb
+
+    def _record(self, path: Path, done: _Stored) -> Outcome:
+        """The event (recorded and sealed in one transaction), then the source removed."""
+        report, stored, thumb = done.report, done.blob, done.thumbnail_blob_id
+        end = done.start + timedelta(seconds=report.duration_s)
         drift = None
         if report.creation_time is not None:
-            drift = (report.creation_time - start).total_seconds()
+            drift = (report.creation_time - done.start).total_seconds()
         segment_id, created = self.system.archives.record_segment(
-            code,
-            start=start,
+            done.camera_code,
+            start=done.start,
             end=end,
             container=report.container,
             codec=report.video_codec,
@@ -135,7 +295,7 @@ class Ingestor:
             fps=report.frame_rate,
             size=stored.plaintext_size,
             sha256=stored.plaintext_sha256,
-            blob_id=blob_id,
+            blob_id=stored.blob_id,
             thumbnail_blob_id=thumb,
             camera_clock=report.creation_time,
             clock_drift_seconds=drift,
@@ -144,7 +304,7 @@ class Ingestor:
             source_name=path.name,
         )
         if not created:  # the same bytes again: keep the first copy, drop ours
-            vault.shred(blob_id, derived=[thumb] if thumb else [])
+            self.system.vault.shred(stored.blob_id, derived=[thumb] if thumb else [])
         if self.remove_source:
             _remove(path)
         status = "recorded" if created else "duplicate"
@@ -152,8 +312,12 @@ class Ingestor:
 
 
 def _remove(path: Path) -> None:
-    """Remove the source only after its event is committed; make the removal durable."""
-    path.unlink()
+    """Remove the source only after its event is committed; make the removal durable.
+
+    Already gone (named twice in one batch, or taken by someone else): its event is in, so
+    there is nothing left to do.
+    """
+    path.unlink(missing_ok=True)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from enum import StrEnum
@@ -13,7 +14,7 @@ from rich.progress import Progress
 
 from evidence.bootstrap import System
 from ingest.naming import SegmentNameError
-from ingest.pipeline import Ingestor, Outcome
+from ingest.pipeline import DEFAULT_WORKERS, Ingestor, Outcome
 from ingest.reconcile import reconcile
 from ingest.recorder import RecorderError, StreamRecorder, check_stream_url, redact, spool_dir
 from ingest.watch import FolderWatch
@@ -26,6 +27,16 @@ CameraOption = Annotated[
 ]
 KeepOption = Annotated[
     bool, typer.Option("--keep-source", help="Ne pas supprimer le fichier après versement.")
+]
+JobsOption = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        max=16,
+        help="Fichiers analysés et chiffrés en même temps (les versements restent dans l'ordre).",
+    ),
 ]
 
 
@@ -40,11 +51,42 @@ def _reconcile(system: System) -> None:
         errors.print(f"[bold red]ALERTE[/] contenu manquant pour un segment enregistré : {blob}")
 
 
+def _say(line: str) -> None:
+    """Print a line whose file names come from the camera side: escape every non-printable
+    character, so that a hostile name can never drive the operator's terminal."""
+    console.print("".join(c if c.isprintable() else repr(c)[1:-1] for c in line), markup=False)
+
+
 def _report(outcome: Outcome) -> None:
     if outcome.status == "quarantined":
-        console.print(f"QUARANTAINE {outcome.source} : {outcome.reason}", markup=False)
+        _say(f"QUARANTAINE {outcome.source} : {outcome.reason}")
+        if outcome.detail:
+            _say(f"            détail technique : {outcome.detail}")
     elif outcome.status == "duplicate":
-        console.print(f"déjà versé  {outcome.source} (segment {outcome.segment_id})", markup=False)
+        _say(f"déjà versé  {outcome.source} (segment {outcome.segment_id})")
+
+
+def _report_batch(outcome: Outcome) -> None:
+    if outcome.status == "vanished":
+        _say(f"disparu     {outcome.source} : {outcome.reason}")
+    else:
+        _report(outcome)
+
+
+def _vanished(counts: Counter[str]) -> None:
+    if counts["vanished"]:
+        console.print(
+            f"{counts['vanished']} fichier(s) disparu(s) avant leur tour : rien n'a été "
+            "enregistré pour eux."
+        )
+
+
+def _once_each(paths: list[Path]) -> list[Path]:
+    """The paths in order, a file named twice (overlapping globs) taken once."""
+    unique: dict[str, Path] = {}
+    for path in paths:
+        unique.setdefault(os.path.abspath(path), path)
+    return list(unique.values())
 
 
 def _summary(counts: Counter[str]) -> None:
@@ -60,23 +102,25 @@ def files(
     paths: Annotated[list[Path], typer.Argument(help="Fichiers de segments terminés.")],
     camera: CameraOption = None,
     keep_source: KeepOption = False,
+    jobs: JobsOption = DEFAULT_WORKERS,
 ) -> None:
     """One-shot intake of finished segment files."""
     missing = [p for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise fail(f"fichier(s) introuvable(s) : {', '.join(map(str, missing))}")
+    paths = _once_each(paths)
     counts: Counter[str] = Counter()
     with opened(ctx) as system:
         _reconcile(system)
         ingestor = Ingestor(system, remove_source=not keep_source)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Versement", total=len(paths))
-            for path in paths:
-                outcome = ingestor.ingest(path, camera)
+            for outcome in ingestor.ingest_many(paths, camera, workers=jobs):
                 counts[outcome.status] += 1
-                _report(outcome)
+                _report_batch(outcome)
                 progress.advance(task)
     _summary(counts)
+    _vanished(counts)
 
 
 @app.command("watch")
@@ -89,6 +133,7 @@ def watch(
     ] = False,
     interval: Annotated[float, typer.Option(help="Secondes entre deux passages.")] = 1.0,
     settle: Annotated[float, typer.Option(help="Secondes sans changement avant de verser.")] = 2.0,
+    jobs: JobsOption = DEFAULT_WORKERS,
 ) -> None:
     """Watch a folder and ingest every finished segment, until stopped (Ctrl-C)."""
     if not folder.is_dir():
@@ -101,16 +146,17 @@ def watch(
         watcher = FolderWatch(folder, settle=settle)
         console.print(f"Surveillance de {folder} pour la caméra {camera} (Ctrl-C pour arrêter).")
         while not stop.requested:
-            for path in list(watcher.finished(drain=once)):
-                outcome = ingestor.ingest(path, camera, root=folder)
+            ready = list(watcher.finished(drain=once))
+            for outcome in ingestor.ingest_many(ready, camera, root=folder, workers=jobs):
                 counts[outcome.status] += 1
-                _report(outcome)
+                _report_batch(outcome)
                 if outcome.status == "recorded":
-                    console.print(f"versé       {outcome.source}", markup=False)
+                    _say(f"versé       {outcome.source}")
             if once:
                 break
             time.sleep(interval)
     _summary(counts)
+    _vanished(counts)
 
 
 # -- scelle ingest record (also ``scelle record``) ---------------------------------------------
@@ -124,7 +170,7 @@ class SegmentContainer(StrEnum):
 def _recorded(outcome: Outcome) -> None:
     _report(outcome)
     if outcome.status == "recorded":
-        console.print(f"versé       {outcome.source}", markup=False)
+        _say(f"versé       {outcome.source}")
 
 
 def _status(line: str) -> None:

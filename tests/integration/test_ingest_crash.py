@@ -372,7 +372,8 @@ class Left:
 POINTS = {
     "after-key": (lambda left: bool(left.keys_without_blob()), "Réconciliation :"),
     "before-blob-link": (
-        lambda left: left.temps == 1 and bool(left.keys_without_blob()),
+        # two store workers run in parallel: the kill may catch one or two puts mid-way
+        lambda left: left.temps >= 1 and bool(left.keys_without_blob()),
         "Réconciliation :",
     ),
     "before-thumbnail": (lambda left: bool(left.blobs_without_thumbnail()), "Réconciliation :"),
@@ -448,7 +449,7 @@ def test_a_crash_while_storing_a_blob_leaves_no_ciphertext_behind(
     batch = fill(folder, footage[:1])
     killed = run_crashing("before-blob-link", data, *watch_args(folder))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert len(temp_blob_files(data)) == 1
+    assert len(temp_blob_files(data)) >= 1
     restart_and_check(data, folder, batch)
     left = temp_blob_files(data)
     assert left == [], f"half-written blob files survive reconciliation: {left}"

@@ -427,7 +427,8 @@ def _check_quarantined(batch: Batch, bad: Bad) -> None:
         assert where.name.startswith("nom-refuse-")  # a hostile name never reaches the disk
     assert where.exists() or where.is_symlink()
     motive = where.with_name(where.name + ".motif.txt").read_text(encoding="utf-8")
-    assert motive == f"{bad.code}\n{fact['reason_fr']}\n"
+    detail = f"détail technique : {fact['detail']}\n" if fact.get("detail") else ""
+    assert motive == f"{bad.code}\n{fact['reason_fr']}\n{detail}"
     assert fact["sha256"] == batch.hashes[bad.name]
     if fact["sha256"] is not None:
         assert sha256_of(where) == fact["sha256"]  # the very bytes, moved not rewritten
@@ -453,10 +454,10 @@ def test_ingest_files_keeps_going_with_the_good_files_of_a_bad_batch(files_batch
     assert_store_verifies(files_batch.data)
 
 
-def test_bug_the_cli_echoes_raw_control_characters_from_hostile_names(
+def test_regression_the_cli_echoes_raw_control_characters_from_hostile_names(
     files_batch: Batch,
 ) -> None:
-    """BUG (tools/ingest_cli.py ``_report``): ``QUARANTAINE {outcome.source}`` prints the raw
+    """Regression, fixed (tools/ingest_cli.py ``_report``): ``QUARANTAINE {outcome.source}`` prints the raw
     file name, so a name written by the recorder side reaches the operator's terminal with
     its ESC sequences (here ``ESC[2J``, clear screen) and control bytes: terminal injection
     (CWE-150), e.g. hiding or faking lines of the report. The French reason next to it is
@@ -511,10 +512,10 @@ def test_ingest_files_takes_an_operator_path_with_dotdot_components_as_given(
     assert_store_verifies(data)
 
 
-def test_bug_a_file_gone_before_its_turn_does_not_abort_the_batch(
+def test_regression_a_file_gone_before_its_turn_does_not_abort_the_batch(
     tmp_path: Path, library: dict[str, list[Path]]
 ) -> None:
-    """BUG (ingest/pipeline.py ``_check``, tools/ingest_cli.py ``files``): the CLI checks
+    """Regression, fixed (ingest/pipeline.py ``_check``, tools/ingest_cli.py ``files``): the CLI checks
     that every path exists once, up front; a file that disappears before its turn (listed
     twice by overlapping shell globs, or taken meanwhile by a watcher on the same folder)
     makes ``path.stat()`` raise ``FileNotFoundError``, uncaught: a traceback, exit 1, and
@@ -532,10 +533,10 @@ def test_bug_a_file_gone_before_its_turn_does_not_abort_the_batch(
     assert not last.exists()
 
 
-def test_bug_a_directory_named_like_a_segment_is_refused_not_a_crash(
+def test_regression_a_directory_named_like_a_segment_is_refused_not_a_crash(
     tmp_path: Path, library: dict[str, list[Path]]
 ) -> None:
-    """BUG (ingest/pipeline.py ``_check``): nothing checks that the path is a regular file;
+    """Regression, fixed (ingest/pipeline.py ``_check``): nothing checks that the path is a regular file;
     a directory named like a segment passes the name, size and camera checks and then
     ``inspect_structure`` opens it: ``IsADirectoryError``, uncaught, the batch dies (a FIFO
     would even block ``open`` forever, with no timeout).
@@ -553,10 +554,10 @@ def test_bug_a_directory_named_like_a_segment_is_refused_not_a_crash(
     assert [e["source_name"] for e in quarantined(data)] == [odd.name]
 
 
-def test_bug_the_technical_detail_the_operator_is_sent_to_is_recorded_somewhere(
+def test_regression_the_technical_detail_the_operator_is_sent_to_is_recorded_somewhere(
     files_batch: Batch,
 ) -> None:
-    """BUG (ingest/pipeline.py, ingest/quarantine.py): a truncated file's French reason says
+    """Regression, fixed (ingest/pipeline.py, ingest/quarantine.py): a truncated file's French reason says
     « le détail technique figure dans le journal », but the detail (the probe's English
     message, e.g. "box 'mdat' at byte 40 needs 4906 bytes, only 2497 remain") is dropped:
     ``Refusal`` keeps only ``message_fr``; the motive file, the event, stdout and stderr
@@ -632,10 +633,10 @@ def test_watch_keeps_going_with_the_good_files(watch_batch: Batch) -> None:
     assert_store_verifies(watch_batch.data)
 
 
-def test_bug_watch_leaves_a_hidden_escaping_name_unaccounted_for_ever(
+def test_regression_watch_leaves_a_hidden_escaping_name_unaccounted_for_ever(
     tmp_path: Path, library: dict[str, list[Path]]
 ) -> None:
-    """BUG (ingest/watch.py ``FolderWatch.candidates``): every name starting with '.' is
+    """Regression, fixed (ingest/watch.py ``FolderWatch.candidates``): every name starting with '.' is
     skipped as a temporary file, forever. ``..CAM01_…mp4`` (or any hidden file a recorder
     leaves) is never ingested, never quarantined, never recorded: something the camera side
     sent goes unaccounted for, silently, while ``ingest files`` on the same name quarantines
@@ -656,10 +657,10 @@ def test_bug_watch_leaves_a_hidden_escaping_name_unaccounted_for_ever(
     )
 
 
-def test_bug_a_later_motive_overwrites_a_file_already_in_quarantine(
+def test_regression_a_later_motive_overwrites_a_file_already_in_quarantine(
     tmp_path: Path, library: dict[str, list[Path]]
 ) -> None:
-    """BUG (ingest/quarantine.py ``quarantine``): the target name is checked for collisions,
+    """Regression, fixed (ingest/quarantine.py ``quarantine``): the target name is checked for collisions,
     but its motive ``<target>.motif.txt`` is written with ``write_text``, which overwrites.
     A refused file that was itself named ``X.mp4.motif.txt`` (any name can arrive) sits in
     quarantine under that name; when ``X.mp4`` is refused later, its motive replaces it: the
