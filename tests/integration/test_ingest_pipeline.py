@@ -457,7 +457,8 @@ def test_ingest_files_keeps_going_with_the_good_files_of_a_bad_batch(files_batch
 def test_regression_the_cli_echoes_raw_control_characters_from_hostile_names(
     files_batch: Batch,
 ) -> None:
-    """Regression, fixed (tools/ingest_cli.py ``_report``): ``QUARANTAINE {outcome.source}`` prints the raw
+    """Fixed (tools/ingest_cli.py ``_report``):
+    ``QUARANTAINE {outcome.source}`` prints the raw
     file name, so a name written by the recorder side reaches the operator's terminal with
     its ESC sequences (here ``ESC[2J``, clear screen) and control bytes: terminal injection
     (CWE-150), e.g. hiding or faking lines of the report. The French reason next to it is
@@ -515,7 +516,8 @@ def test_ingest_files_takes_an_operator_path_with_dotdot_components_as_given(
 def test_regression_a_file_gone_before_its_turn_does_not_abort_the_batch(
     tmp_path: Path, library: dict[str, list[Path]]
 ) -> None:
-    """Regression, fixed (ingest/pipeline.py ``_check``, tools/ingest_cli.py ``files``): the CLI checks
+    """Fixed (ingest/pipeline.py ``_check``, tools/ingest_cli.py ``files``):
+    the CLI checks
     that every path exists once, up front; a file that disappears before its turn (listed
     twice by overlapping shell globs, or taken meanwhile by a watcher on the same folder)
     makes ``path.stat()`` raise ``FileNotFoundError``, uncaught: a traceback, exit 1, and
@@ -536,7 +538,8 @@ def test_regression_a_file_gone_before_its_turn_does_not_abort_the_batch(
 def test_regression_a_directory_named_like_a_segment_is_refused_not_a_crash(
     tmp_path: Path, library: dict[str, list[Path]]
 ) -> None:
-    """Regression, fixed (ingest/pipeline.py ``_check``): nothing checks that the path is a regular file;
+    """Fixed (ingest/pipeline.py ``_check``):
+    nothing checks that the path is a regular file;
     a directory named like a segment passes the name, size and camera checks and then
     ``inspect_structure`` opens it: ``IsADirectoryError``, uncaught, the batch dies (a FIFO
     would even block ``open`` forever, with no timeout).
@@ -557,7 +560,8 @@ def test_regression_a_directory_named_like_a_segment_is_refused_not_a_crash(
 def test_regression_the_technical_detail_the_operator_is_sent_to_is_recorded_somewhere(
     files_batch: Batch,
 ) -> None:
-    """Regression, fixed (ingest/pipeline.py, ingest/quarantine.py): a truncated file's French reason says
+    """Fixed (ingest/pipeline.py, ingest/quarantine.py):
+    a truncated file's French reason says
     « le détail technique figure dans le journal », but the detail (the probe's English
     message, e.g. "box 'mdat' at byte 40 needs 4906 bytes, only 2497 remain") is dropped:
     ``Refusal`` keeps only ``message_fr``; the motive file, the event, stdout and stderr
@@ -636,7 +640,8 @@ def test_watch_keeps_going_with_the_good_files(watch_batch: Batch) -> None:
 def test_regression_watch_leaves_a_hidden_escaping_name_unaccounted_for_ever(
     tmp_path: Path, library: dict[str, list[Path]]
 ) -> None:
-    """Regression, fixed (ingest/watch.py ``FolderWatch.candidates``): every name starting with '.' is
+    """Fixed (ingest/watch.py ``FolderWatch.candidates``):
+    every name starting with '.' is
     skipped as a temporary file, forever. ``..CAM01_…mp4`` (or any hidden file a recorder
     leaves) is never ingested, never quarantined, never recorded: something the camera side
     sent goes unaccounted for, silently, while ``ingest files`` on the same name quarantines
@@ -660,7 +665,8 @@ def test_regression_watch_leaves_a_hidden_escaping_name_unaccounted_for_ever(
 def test_regression_a_later_motive_overwrites_a_file_already_in_quarantine(
     tmp_path: Path, library: dict[str, list[Path]]
 ) -> None:
-    """Regression, fixed (ingest/quarantine.py ``quarantine``): the target name is checked for collisions,
+    """Fixed (ingest/quarantine.py ``quarantine``):
+    the target name is checked for collisions,
     but its motive ``<target>.motif.txt`` is written with ``write_text``, which overwrites.
     A refused file that was itself named ``X.mp4.motif.txt`` (any name can arrive) sits in
     quarantine under that name; when ``X.mp4`` is refused later, its motive replaces it: the
