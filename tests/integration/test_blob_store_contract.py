@@ -12,9 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from evidence.content.blobs import BlobStore, FilesystemBlobStore
 from evidence.content.errors import (
@@ -195,24 +193,6 @@ class TestFilesystemBlobStore(BlobStoreContract):
     def test_blob_files_are_private_and_read_only(self, store: FilesystemBlobStore) -> None:
         store.put("abcdef0123", [b"x"])
         assert store.path("abcdef0123").stat().st_mode & 0o777 == 0o400
-
-
-@pytest.fixture(scope="module")
-def s3_client() -> Iterator[S3Client]:
-    """A moto S3 server in this process, on a free port of 127.0.0.1, spoken to over HTTP."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield boto3.client(
-            "s3",
-            endpoint_url=f"http://{host}:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-    finally:
-        server.stop()
 
 
 class TestS3BlobStore(BlobStoreContract):

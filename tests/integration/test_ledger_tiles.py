@@ -55,16 +55,7 @@ def test_tiles_give_the_reference_roots_and_proofs(tmp_path: Path, size: int) ->
 
 
 def test_an_edited_tile_above_the_leaves_is_caught(tmp_path: Path) -> None:
-    system = new_store(tmp_path)
-    now = datetime.now(UTC)
-    for _ in range(3):
-        system.archives.save(
-            *[
-                AccessDenial(actor="a", action="v", target=str(i), reason="r", at=now, source="t")
-                for i in range(200)
-            ]
-        )
-    system.ledger.checkpoint()
+    system = store_of_600(tmp_path)
     db = system.ledger.db
     verify_store(db, system.ledger.verifier)
     with db.write_transaction() as cur:

@@ -16,9 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from evidence.content.blobs import BlobStore, FilesystemBlobStore
 from evidence.content.errors import (
@@ -46,25 +44,6 @@ CHUNK = 64 * 1024
 
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-@pytest.fixture(scope="module")
-def s3_client() -> Iterator[S3Client]:
-    """A moto S3 server on a free port of 127.0.0.1 (shared with the contract tests' twin;
-    it belongs in tests/integration/conftest.py)."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield boto3.client(
-            "s3",
-            endpoint_url=f"http://{host}:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-    finally:
-        server.stop()
 
 
 @pytest.fixture
