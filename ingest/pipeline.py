@@ -39,6 +39,7 @@ from uuid import UUID
 
 from evidence.application import NotFound
 from evidence.bootstrap import System
+from evidence.content.blobs import fsync_dir
 from evidence.content.vault import StoredBlob, derived_id
 from evidence.model.errors import DomainError
 from ingest.naming import SegmentNameError, parse_segment_name
@@ -318,8 +319,4 @@ def _remove(path: Path) -> None:
     there is nothing left to do.
     """
     path.unlink(missing_ok=True)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from evidence.application import Archives
+from evidence.content.blobs import fsync_dir
 from ingest.naming import SegmentNameError, check_safe_name
 
 
@@ -76,7 +76,7 @@ def quarantine(
     target_dir = folder / day
     target_dir.mkdir(parents=True, exist_ok=True)
     target = _reserve(target_dir, _safe_target_name(path.name), refusal)
-    _fsync_dir(target_dir)
+    fsync_dir(target_dir)
     archives.record_quarantine(
         source_name=repr(path.name)[1:-1][:200],
         camera_code=camera_code,
@@ -88,13 +88,5 @@ def quarantine(
         quarantine_name=str(target.relative_to(folder)),
     )
     shutil.move(str(path), str(target))  # os.rename on one filesystem; the link itself moves
-    _fsync_dir(target_dir)
+    fsync_dir(target_dir)
     return target
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -165,7 +165,7 @@ def _walk(
             state = str(stored).encode("utf-8", "surrogateescape")
         records.append(StoredRecord(nid, originator, version, topic, bytes(state)))
     leaves = [LeafRow(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in rows]
-    walk = LeafWalk(result.failures, start_index=lo, chain=chain0)
+    walk = LeafWalk(result.failures, chain=chain0)
     walk.run(records, leaves)
     result.mismatches.extend(walk.mismatches)
     for nid in walk.unsealed:  # inside a chunk, an unsealed event lies within the sealed log

@@ -43,9 +43,8 @@ def merge(
 
 
 class LeafWalk:
-    def __init__(self, failures: list[Failure], start_index: int, chain: bytes) -> None:
+    def __init__(self, failures: list[Failure], chain: bytes) -> None:
         self.failures = failures
-        self.next_index = start_index
         self.chain = chain
         self.mismatches: list[tuple[StoredRecord, LeafRow]] = []
         self.unsealed: list[int] = []
@@ -59,7 +58,6 @@ class LeafWalk:
                 self._leaf(record, leaf)
 
     def _leaf(self, record: StoredRecord | None, leaf: LeafRow) -> None:
-        self.next_index = leaf.leaf_index + 1  # gaps are reported by the chunk
         linked = hashlib.sha256(self.chain + leaf.leaf_hash).digest() == leaf.chain_hash
         self.chain = leaf.chain_hash
         if not linked:

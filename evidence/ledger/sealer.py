@@ -60,7 +60,9 @@ class Sealer:
         against the database's last leaf every time, so a rolled-back transaction or another
         sealer can never make us extend the wrong tree.
         """
-        head = self._load_head(cur)
+        return self._seal_after(cur, self._load_head(cur), limit)
+
+    def _seal_after(self, cur: Any, head: _Head, limit: int | None = None) -> int:
         records = self.db.records_after(cur, head.last_notification_id, limit or 1_000_000)
         return self._append(cur, head, records)
 
@@ -77,7 +79,7 @@ class Sealer:
                 "reused after a deletion — run 'scelle verify store'"
             )
         if not records or records[0].notification_id != head.last_notification_id + 1:
-            return self.seal_pending(cur)
+            return self._seal_after(cur, head)
         return self._append(cur, head, records)
 
     def _append(self, cur: Any, head: _Head, records: list[StoredRecord]) -> int:

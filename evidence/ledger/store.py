@@ -128,8 +128,12 @@ class LedgerDB(ABC):
     def records_after(self, cur: Any, notification_id: int, limit: int) -> list[StoredRecord]:
         """Committed stored events after a notification id, in notification order."""
 
-    @abstractmethod
-    def iter_records(self, cur: Any, batch: int = 20_000) -> Iterator[list[StoredRecord]]: ...
+    def iter_records(self, cur: Any, batch: int = 20_000) -> Iterator[list[StoredRecord]]:
+        """Every stored event in notification order, ids at or below 0 included."""
+        after = BEFORE_ALL
+        while rows := self.records_after(cur, after, batch):
+            yield rows
+            after = rows[-1].notification_id
 
     def ensure_schema(self) -> None:
         with self.write_transaction() as cur:
@@ -535,12 +539,6 @@ class SQLiteLedgerDB(LedgerDB):
         )
         return self._records(cur.fetchall())
 
-    def iter_records(self, cur: Any, batch: int = 20_000) -> Iterator[list[StoredRecord]]:
-        after = BEFORE_ALL
-        while rows := self.records_after(cur, after, batch):
-            yield rows
-            after = rows[-1].notification_id
-
     def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:
         cur.execute(
             f"SELECT rowid, originator_id, originator_version, topic, state FROM "
@@ -642,12 +640,6 @@ class PostgresLedgerDB(LedgerDB):
             )
             for r in cur.fetchall()
         ]
-
-    def iter_records(self, cur: Any, batch: int = 20_000) -> Iterator[list[StoredRecord]]:
-        after = BEFORE_ALL
-        while rows := self.records_after(cur, after, batch):
-            yield rows
-            after = rows[-1].notification_id
 
     def raw_events(self, cur: Any, after: int, upto: int) -> list[tuple[Any, ...]]:
         cur.execute(

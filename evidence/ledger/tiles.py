@@ -106,13 +106,3 @@ def nodes_from_tiles(
     if missing:
         raise LookupError(f"ledger tiles missing for nodes {sorted(missing)[:5]}")
     return found
-
-
-def completed_roots(
-    size_before: int, hashes_after: Callable[[int], Sequence[bytes]], size_after: int
-) -> list[tuple[int, bytes]]:
-    """Tiles of one level completed between two sizes of that level: (tile index, root)."""
-    done = []
-    for tile in range(size_before // TILE_WIDTH, size_after // TILE_WIDTH):
-        done.append((tile, subtree_root(hashes_after(tile))))
-    return done
