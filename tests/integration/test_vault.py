@@ -320,7 +320,8 @@ def test_rotation_keeps_every_blob_readable_and_shreds_the_old_kek(vault: Conten
     vault.shred(purged)
     old_id = vault.keys.current_kek_id
     old_path = vault.keys.kek_path(old_id)
-    wrapped_before = wrapped_key(vault.keys, sorted(contents)[1])
+    kept = next(b for b in sorted(contents) if b != purged)  # random ids: never the shredded one
+    wrapped_before = wrapped_key(vault.keys, kept)
 
     new_id_ = vault.keys.rotate_kek()
 
@@ -333,7 +334,7 @@ def test_rotation_keeps_every_blob_readable_and_shreds_the_old_kek(vault: Conten
             assert vault.read_all(blob_id) == data
     with pytest.raises(KeyDestroyedError):
         vault.read_all(purged)
-    assert wrapped_key(vault.keys, sorted(contents)[1]) != wrapped_before
+    assert wrapped_key(vault.keys, kept) != wrapped_before
     later = new_id()
     vault.put(later, [b"after rotation"])
     assert vault.read_all(later) == b"after rotation"
