@@ -22,6 +22,7 @@ from ingest.pipeline import Ingestor
 from ingest.simulate import record_simulated
 from ingest.watch import FolderWatch
 from tools.context import console, fail, state
+from tools.demo_steps import CAPABILITY_STEPS, DemoRun
 from tools.verify_proof import verify_inclusion_file
 from tools.verify_store import StoreVerificationFailed, verify_store
 
@@ -192,22 +193,29 @@ def demo(
         raise fail("la démo tourne sur les réglages embarqués (SQLite), sans --database-url")
     _prepare(settings.data, fresh)
     console.rule("[bold]Scellé — démonstration")
-    console.print(f"1. Initialisation de {settings.data}")
+    number = iter(range(1, 100))
+    console.print(f"{next(number)}. Initialisation de {settings.data}")
     vkey = init_data_dir(settings, "scelle.local/demo-csu-villeurbanne")
     console.print(f"  clé publique du journal : {vkey}")
     system = open_system(settings)
     try:
-        console.print("2. Communes, caméras, comptes et zones de masquage")
+        console.print(f"{next(number)}. Communes, caméras, comptes et zones de masquage")
         _register(system)
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
-        console.print("3. Caméras simulées : enregistrement, versement chiffré et scellé")
+        console.print(
+            f"{next(number)}. Caméras simulées : enregistrement, versement chiffré et scellé"
+        )
         segments = _record_video(system, start)
-        console.print("4. Faits enregistrés")
+        console.print(f"{next(number)}. Faits enregistrés")
         _record_facts(system, segments, start)
-        console.print("5. Point de contrôle signé")
+        run = DemoRun(settings=settings, system=system, segments=segments, start=start)
+        for title, step in CAPABILITY_STEPS:
+            console.print(f"{next(number)}. {title}")
+            step(run)
+        console.print(f"{next(number)}. Point de contrôle signé")
         note = system.ledger.checkpoint()
         console.print("  " + note.replace("\n", "\n  ").rstrip(), markup=False)
-        console.print("6. Preuve d'inclusion d'un événement, vérifiée hors ligne")
+        console.print(f"{next(number)}. Preuve d'inclusion d'un événement, vérifiée hors ligne")
         proof = system.ledger.inclusion_proof(3)
         proof_path = settings.data / "proofs" / "event-3.tlog-proof"
         proof_path.parent.mkdir(exist_ok=True)
@@ -216,7 +224,7 @@ def demo(
         console.print(f"  {proof_path} : OK (feuille {verdict.index} / {verdict.tree_size})")
     finally:
         system.close()
-    console.print("7. Vérification complète du journal")
+    console.print(f"{next(number)}. Vérification complète du journal")
     outside = [
         (p.read_text(encoding="utf-8"), str(p))
         for p in sorted(settings.checkpoints_dir.glob("*.checkpoint"))
