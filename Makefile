@@ -17,6 +17,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/scelle --data $(SCELLE_DATA) demo --fresh
+	$(BIN)/scelle --data $(SCELLE_DATA) serve --demo-accounts $(if $(SCELLE_DEMO_SERVE_SECONDS),--stop-after $(SCELLE_DEMO_SERVE_SECONDS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

@@ -24,11 +24,13 @@ from another job hits them alike; the median is kept. All figures are decimal MB
 
 Segments: H.264 1920x1080 at 25 fps, libx264 ``-b:v R -maxrate R -bufsize 2R``, keyframe
 every 2 s, MP4 with faststart, named ``CAM_%Y%m%dT%H%M%SZ.mp4`` with that start as
-``creation_time``, as ``scelle record`` leaves them. Encoding 1080p runs at only ~3x real time
-here, so one minute is encoded per bitrate and each segment is that minute rotated to start
-at another keyframe (a stream copy), e.g. segment 3 = seconds 6-60 then 0-6: every segment
-has distinct bytes and the real bitrate, GOP structure and index, which is all ingest looks
-at (it decodes the first keyframe only). They are cached under ``bench/.cache/ingest``.
+``creation_time``, as ``scelle record`` names them (with its MP4 option: by default it writes
+MPEG-TS, whose ingest costs one more ffmpeg run per file, the tail decode check). Encoding
+1080p runs at only ~3x real time here, so one minute is encoded per bitrate and each segment
+is that minute rotated to start at another keyframe (a stream copy), e.g. segment 3 =
+seconds 6-60 then 0-6: every segment has distinct bytes and the real bitrate, GOP structure
+and index, which is all ingest looks at (it decodes the first keyframe only). They are
+cached under ``bench/.cache/ingest``.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ CAMERA = "BENCH01"
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 CAMERA_BYTES_PER_S = 4_000_000 / 8  # one 4 Mbit/s camera
 MB = 1_000_000
-REPEATS = 3
+REPEATS = 5  # interleaved; the median resists a load spike from another job
 
 
 @dataclass(frozen=True)

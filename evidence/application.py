@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import Environment
 
+from evidence.access_cases import AccessCases, retry_on_conflict
 from evidence.clock import Clock, SystemClock
 from evidence.model import (
     AccessDenial,
@@ -29,6 +30,9 @@ from evidence.model import (
 from evidence.model.camera import camera_id, commune_id
 from evidence.model.errors import DomainError
 from evidence.model.security import user_id
+from evidence.packages.cases import RequisitionCases
+from evidence.rendition_cases import RenditionCases
+from evidence.retention.holds import RetentionCases
 
 T = TypeVar("T")
 
@@ -54,7 +58,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class Archives(Application[UUID]):
+class Archives(AccessCases, RenditionCases, RetentionCases, RequisitionCases, Application[UUID]):
     """Scellé's use cases. ``after_save`` seals right after each save in embedded mode."""
 
     name = "Scelle"
@@ -170,7 +174,11 @@ class Archives(Application[UUID]):
         Read from the log itself, so that reconciliation at start-up trusts no read model.
         """
         live: dict[UUID, list[str]] = {}
-        topics = ["scelle:Segment.Recorded", "scelle:Segment.Purged"]
+        topics = [
+            "scelle:Segment.Recorded",
+            "scelle:Segment.RenditionDerived",
+            "scelle:Segment.Purged",
+        ]
         start = 1
         while batch := self.recorder.select_notifications(start, 2_000, topics=topics):
             for notification in batch:
@@ -178,6 +186,9 @@ class Archives(Application[UUID]):
                 if isinstance(fact, Segment.Recorded):  # type: ignore[attr-defined]
                     owned = [fact.blob_id, fact.thumbnail_blob_id]
                     live[fact.originator_id] = [b for b in owned if b]
+                elif isinstance(fact, Segment.RenditionDerived):  # type: ignore[attr-defined]
+                    if fact.blob_id and fact.originator_id in live:
+                        live[fact.originator_id].append(fact.blob_id)
                 else:
                     live.pop(fact.originator_id, None)
             start = batch[-1].id + 1
@@ -187,23 +198,28 @@ class Archives(Application[UUID]):
         return self._get(Segment, segment_id, "segment")
 
     def record_view(self, segment_id: UUID, **details: Any) -> None:
-        segment = self.segment(segment_id)
-        segment.record_view(**details)
-        self.save(segment)
+        """``Segment.Viewed``; reloaded and retried if another viewer's event got in first."""
+
+        def once() -> None:
+            segment = self.segment(segment_id)
+            segment.record_view(**details)
+            self.save(segment)
+
+        retry_on_conflict(once)
 
     def record_zoom(self, segment_id: UUID, **details: Any) -> None:
-        segment = self.segment(segment_id)
-        segment.record_zoom(**details)
-        self.save(segment)
+        """``Segment.Zoomed``; retried like :meth:`record_view` (many zoom one segment)."""
+
+        def once() -> None:
+            segment = self.segment(segment_id)
+            segment.record_zoom(**details)
+            self.save(segment)
+
+        retry_on_conflict(once)
 
     def hold_segment(self, segment_id: UUID, hold: Hold, actor_id: UUID) -> None:
         segment = self.segment(segment_id)
         segment.hold(hold, actor_id)
-        self.save(segment)
-
-    def release_hold(self, segment_id: UUID, hold_id: str, actor_id: UUID, reason: str) -> None:
-        segment = self.segment(segment_id)
-        segment.release(hold_id, actor_id, reason)
         self.save(segment)
 
     # Requisitions and exports -------------------------------------------------------------

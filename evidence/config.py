@@ -73,7 +73,8 @@ class Settings(BaseSettings):
         """The ``eventsourcing`` library's configuration for the chosen backend."""
         if not self.database_url:
             return {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                # the library's SQLite factory, keeping prepared statements per connection
+                "PERSISTENCE_MODULE": "evidence.ledger.sqlite_factory:CachingSQLiteFactory",
                 "SQLITE_DBNAME": str(self.events_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }

@@ -7,16 +7,18 @@ source is still there, so nothing acknowledged is lost) or a source that, ingest
 recognised as a duplicate.
 
 A batch (:meth:`Ingestor.ingest_many`) is a small pipeline. The calling thread admits each
-file (name, size, camera: cheap checks and a database read); a first pool of ``workers``
-threads probes it and makes its thumbnail (one ffmpeg process, see
-:func:`ingest.thumbnail.probe_with_thumbnail`); a second pool of ``workers`` threads then
-hashes, encrypts and stores it with its thumbnail; the calling thread takes the files back
-*in the order given* and, for each, records and seals its event (or quarantines and records
-its refusal) and removes its source. ffmpeg runs in its own process, and SHA-256 and file I/O
-release the GIL (AES-GCM holds it, about a tenth of the CPU time of a file), so on two cores
-the next files are probed while others are encrypted, and two can be encrypted at once. Two
-pools rather than one that does both: with one, the workers fall into step (both running
-ffmpeg, then both encrypting) and the cores idle in turn.
+file (name, size, camera: cheap checks and a database read) and hands it at once to two
+pools of ``workers`` threads: one probes it and makes its thumbnail (one ffmpeg process, see
+:func:`ingest.thumbnail.probe_with_thumbnail`), the other hashes, encrypts and stores it
+*at the same time*, then waits for the probe's verdict and stores the thumbnail under the
+segment's key (or, if the probe refused the file, shreds what it stored). The calling thread
+takes the files back *in the order given* and, for each, records and seals its event (or
+quarantines and records its refusal); a third thread removes each source after its event.
+ffmpeg runs in its own process, and SHA-256, AES-GCM and file I/O release the GIL, so on two
+cores the probes, the encryption and the event store all overlap. Storing does not wait for
+the probe because refusals are rare and the probe is the shorter task: waiting for it put a
+whole ffmpeg run in front of every batch's first byte encrypted (a quarter of a ten-file
+batch's time) and left the cores idle in turn.
 
 The write order holds for every file. A crash may leave the content of up to
 ``LOOKAHEAD * workers + 1`` files without events (orphans, shredded at the next start), never
@@ -26,6 +28,7 @@ touches the event store.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import uuid
@@ -51,9 +54,9 @@ from ingest.thumbnail import probe_with_thumbnail
 #: two, so that ffmpeg and AES/SHA overlap even on one core; at most eight).
 DEFAULT_WORKERS = max(2, min(os.cpu_count() or 2, 8))
 
-#: Files admitted ahead of the one being recorded, per worker: enough that the probing pool
-#: runs ahead of the storing pool and neither waits for the recording thread.
-LOOKAHEAD = 2
+#: Files admitted ahead of the one being recorded, per worker: enough that neither pool waits
+#: for the recording thread, whose commit (an fsync) now and then takes as long as a file.
+LOOKAHEAD = 3
 
 
 class Refused(Exception):
@@ -132,28 +135,37 @@ class Ingestor:
         Up to ``workers`` files are probed and ``workers`` stored at once, and up to
         ``LOOKAHEAD * workers`` files are admitted ahead of the one being recorded. Events (and
         refusals) are recorded in the order of ``paths``, each after its file's content is
-        durable, and each source is removed after its own event. An unexpected error stops the
-        batch: files not yet started are left alone, content already stored for files after
-        the failing one stays unrecorded (orphans for the next start's reconciliation).
+        durable, and each source is removed after its own event (by another thread; all are
+        removed when the iteration ends). An unexpected error stops the batch: files not yet
+        started are left alone, content already stored for files after the failing one stays
+        unrecorded (orphans for the next start's reconciliation).
         """
         if workers < 1:
             raise ValueError("workers must be at least 1")
         pending: deque[tuple[Path, Future[_Probed], Future[_Stored]]] = deque()
+        removals: list[Future[None]] = []
         with (
             ThreadPoolExecutor(workers, thread_name_prefix="ingest-probe") as probing,
             ThreadPoolExecutor(workers, thread_name_prefix="ingest-store") as storing,
+            ThreadPoolExecutor(1, thread_name_prefix="ingest-remove") as removing,
         ):
+
+            def remove_later(path: Path) -> None:
+                removals.append(removing.submit(_remove, path))
+
             try:
                 for path in paths:
                     pending.append(self._start(probing, storing, path, camera_code, root))
                     if len(pending) > LOOKAHEAD * workers:
-                        yield self._finish_next(pending, camera_code)
+                        yield self._finish_next(pending, camera_code, remove_later)
                 while pending:
-                    yield self._finish_next(pending, camera_code)
+                    yield self._finish_next(pending, camera_code, remove_later)
+                for removal in removals:
+                    removal.result()  # a source that could not be removed is an error
             finally:  # stopped early: drop what has not started, let the rest finish
                 for _, probed, stored in pending:
-                    probed.cancel()
                     stored.cancel()
+                    probed.cancel()
 
     def _start(
         self,
@@ -163,8 +175,8 @@ class Ingestor:
         camera_code: str | None,
         root: Path | None,
     ) -> tuple[Path, Future[_Probed], Future[_Stored]]:
-        """Admit ``path`` here (the event store stays on this thread); probe it in one pool,
-        store it in the other once probed."""
+        """Admit ``path`` here (the event store stays on this thread); probe it in one pool
+        and store it in the other, both at once."""
         try:
             admitted = self._check(path, camera_code, root)
         except (Refused, FileNotFoundError) as exc:
@@ -172,20 +184,26 @@ class Ingestor:
             refused.set_exception(exc)
             return path, Future(), refused
         probed = probing.submit(self._probe, path, admitted)
-        return path, probed, storing.submit(self._put_when_probed, path, probed)
+        return path, probed, storing.submit(self._store_while_probed, path, probed)
 
     def _finish_next(
         self,
         pending: deque[tuple[Path, Future[_Probed], Future[_Stored]]],
         camera_code: str | None,
+        remove: Callable[[Path], None],
     ) -> Outcome:
         path, _, stored = pending.popleft()
-        return self._finish(path, camera_code, stored.result)
+        return self._finish(path, camera_code, stored.result, remove)
 
     def _finish(
-        self, path: Path, camera_code: str | None, stored: Callable[[], _Stored]
+        self,
+        path: Path,
+        camera_code: str | None,
+        stored: Callable[[], _Stored],
+        remove: Callable[[Path], None] | None = None,
     ) -> Outcome:
-        """Record what ``stored()`` gives (or its refusal) and remove the source."""
+        """Record what ``stored()`` gives (or its refusal), then have the source removed
+        (by ``remove``, once the event is in; here if None)."""
         try:
             done = stored()
         except Refused as refused:
@@ -207,7 +225,7 @@ class Ingestor:
             if path.exists() or path.is_symlink():
                 raise  # something else is missing (ffmpeg, a store directory): not ours to hide
             return Outcome(path.name, "vanished", reason="retiré avant son versement")
-        return self._record(path, done)
+        return self._record(path, done, remove or _remove)
 
     def _check(self, path: Path, camera_code: str | None, root: Path | None) -> _Admitted:
         """Link, folder, name, camera, size: what needs no ffmpeg (reads the event store)."""
@@ -258,17 +276,36 @@ class Ingestor:
             raise Refused(Refusal(type(exc).__name__, exc.message_fr, str(exc))) from None
         return _Probed(admitted, report, thumbnail)
 
-    def _put_when_probed(self, path: Path, probed: Future[_Probed]) -> _Stored:
-        return self._put(path, probed.result())
+    def _store_while_probed(self, path: Path, probed: Future[_Probed]) -> _Stored:
+        """Store the file while it is being probed, then its thumbnail; shred it if the probe
+        refuses it (a crash before that shred leaves an orphan that reconciliation shreds,
+        and the file still in its folder). Thread-safe."""
+        blob_id = uuid.uuid4().hex
+        try:
+            with open(path, "rb") as source:
+                stored = self.system.vault.put(blob_id, source)
+        except BaseException:
+            probed.result()  # a refusal (an unreadable file…) says it better than our error
+            raise
+        try:
+            verdict = probed.result()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the verdict is the error to report
+                self.system.vault.shred(blob_id)
+            raise
+        return self._with_thumbnail(verdict, stored)
 
     def _put(self, path: Path, probed: _Probed) -> _Stored:
         """Hash, encrypt and store the file, then its thumbnail, durably. Thread-safe."""
         blob_id = uuid.uuid4().hex
         with open(path, "rb") as source:
             stored = self.system.vault.put(blob_id, source)
+        return self._with_thumbnail(probed, stored)
+
+    def _with_thumbnail(self, probed: _Probed, stored: StoredBlob) -> _Stored:
         thumb = None
         if probed.thumbnail is not None:
-            thumb = self._put_thumbnail(blob_id, probed.thumbnail)
+            thumb = self._put_thumbnail(stored.blob_id, probed.thumbnail)
         admitted = probed.admitted
         return _Stored(admitted.camera_code, admitted.start, probed.report, stored, thumb)
 
@@ -278,7 +315,7 @@ class Ingestor:
         self.system.vault.put(thumb, [jpeg])
         return thumb
 
-    def _record(self, path: Path, done: _Stored) -> Outcome:
+    def _record(self, path: Path, done: _Stored, remove: Callable[[Path], None]) -> Outcome:
         """The event (recorded and sealed in one transaction), then the source removed."""
         report, stored, thumb = done.report, done.blob, done.thumbnail_blob_id
         end = done.start + timedelta(seconds=report.duration_s)
@@ -307,7 +344,7 @@ class Ingestor:
         if not created:  # the same bytes again: keep the first copy, drop ours
             self.system.vault.shred(stored.blob_id, derived=[thumb] if thumb else [])
         if self.remove_source:
-            _remove(path)
+            remove(path)
         status = "recorded" if created else "duplicate"
         return Outcome(path.name, status, segment_id, size=stored.plaintext_size)
 

@@ -31,6 +31,14 @@ def reconcile(system: System) -> ReconcileReport:
     live = system.archives.live_blob_ids()
     report = vault.orphans(live)
     owners = {key_owner(b) for b in (*report.orphan_blobs, *report.orphan_keys)}
+    # A rendition left by a crash before its derivation event belongs to a live segment:
+    # delete that copy alone; shredding its owner would destroy the recorded original.
+    live_owners = {key_owner(b) for b in live} & owners
+    for owner in sorted(live_owners):
+        for blob in report.orphan_blobs:
+            if key_owner(blob) == owner and blob != owner:
+                vault.delete_rendition(blob)
+    owners -= live_owners
     for owner in sorted(owners):
         derived = [b for b in report.orphan_blobs if b != owner and key_owner(b) == owner]
         vault.shred(owner, derived=derived)

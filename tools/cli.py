@@ -11,7 +11,21 @@ import typer
 
 from evidence.bootstrap import init_data_dir
 from evidence.ledger.log import LedgerError
-from tools import demo, ingest_cli, keys_cli, verify_cli
+from tools import (
+    audit_cli,
+    demo,
+    export_cli,
+    hold_cli,
+    ingest_cli,
+    keys_cli,
+    projections_cli,
+    purge_cli,
+    render_cli,
+    report_cli,
+    serve_cli,
+    users_cli,
+    verify_cli,
+)
 from tools.context import CliState, StopFlag, console, fail, opened, state
 
 app = typer.Typer(
@@ -23,8 +37,18 @@ app = typer.Typer(
 app.add_typer(verify_cli.app, name="verify")
 app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(render_cli.app, name="render")
+app.add_typer(export_cli.requisitions, name="requisition")
+app.add_typer(export_cli.exports, name="export")
 app.command("demo")(demo.demo)
+app.command("serve")(serve_cli.serve)
+app.add_typer(users_cli.app, name="users")
 app.command("record")(ingest_cli.record)
+app.command("purge")(purge_cli.purge)
+app.add_typer(report_cli.app, name="report")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(hold_cli.app, name="hold")
+projections_cli.register(app)
 
 
 @app.callback()

@@ -4,7 +4,7 @@ Run ``python -m tools.formats_example``: it creates a throw-away data directory,
 FIXED log key (seed ``00 01 02 … 1f``, public, for this example only), records three events
 through the real application (a commune, a camera, a retention change), signs checkpoints at
 sizes 0, 2 and 3 and writes an inclusion proof and a consistency proof. It reads the ledger
-back as stored (the ``scelle_ledger_entries`` row and the tiles of ``scelle_ledger_tiles``)
+back as stored (``scelle_ledger_tail`` rows, one per save: no group of 256 leaves is full)
 and prints the Markdown blocks of §7, each after an ``<!-- example:NAME -->`` marker, ready
 to be pasted.
 
@@ -61,9 +61,10 @@ class Example:
     signer: Signer
     events: list[tuple[int, str, int, str, bytes]]
     leaves: list[tuple[int, int, bytes, bytes]]
-    #: scelle_ledger_entries rows: (tile, first_nid, nids, chains)
-    entries: list[tuple[int, int, bytes, bytes]]
-    #: scelle_ledger_tiles rows: (level, idx, hashes)
+    #: scelle_ledger_tail rows: (first_leaf, nids, leaf_hashes, chains)
+    tail: list[tuple[int, bytes, bytes, bytes]]
+    #: the tiles (§3.2): the scelle_ledger_tiles rows (none here) and the partial leaf tile
+    #: made of the tail runs, as (level, idx, hashes)
     tiles: list[tuple[int, int, bytes]]
     checkpoints: dict[str, str]
     inclusion_proof: str
@@ -95,7 +96,7 @@ def build(data: Path) -> Example:
     settings = Settings(data=data)
     signer = Signer(EXAMPLE_ORIGIN, Ed25519PrivateKey.from_private_bytes(EXAMPLE_SEED))
     _install_key(settings, signer)
-    system = open_system(settings)
+    system = open_system(settings, create_tables=True)
     try:
         system.ledger.checkpoint()  # the empty tree, as ``scelle init`` signs it
         with _pinned_clock(T0):
@@ -126,14 +127,16 @@ def build(data: Path) -> Example:
             for r in db.raw_events(cur, BEFORE_ALL, 2**62)
         ]
         leaves = [(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in db.raw_leaves(cur, 0, 2**62)]
-        cur.execute("SELECT tile, first_nid, nids, chains FROM scelle_ledger_entries ORDER BY tile")
-        entries = [(int(r[0]), int(r[1]), bytes(r[2]), bytes(r[3])) for r in cur.fetchall()]
-        tiles = sorted(db.stored_tiles(cur, 0))
+        cur.execute("SELECT COUNT(*) FROM scelle_ledger_entries")
+        if cur.fetchone()[0] or db.stored_tiles(cur, 0):
+            raise RuntimeError("the example is meant to hold fewer than 256 leaves")
+        tail = [(int(r[0]), bytes(r[1]), bytes(r[2]), bytes(r[3])) for r in db.tail_runs(cur)]
+        tiles = [(0, 0, b"".join(hashes for _, _, hashes, _ in tail))]
     checkpoints = {
         path.name: path.read_text(encoding="utf-8")
         for path in sorted(settings.checkpoints_dir.glob("*.checkpoint"))
     }
-    return Example(signer, events, leaves, entries, tiles, checkpoints, inclusion, consistency)
+    return Example(signer, events, leaves, tail, tiles, checkpoints, inclusion, consistency)
 
 
 def _block(name: str, body: str, lang: str = "text") -> str:
@@ -188,28 +191,17 @@ def _items(blob: bytes, size: int) -> list[str]:
     return [blob[i : i + size].hex() for i in range(0, len(blob), size)] or [""]
 
 
-def _entries_block(entries: list[tuple[int, int, bytes, bytes]]) -> str:
+def _tail_block(tail: list[tuple[int, bytes, bytes, bytes]]) -> str:
     rows = []
-    for tile, first_nid, nids, chains in entries:
+    for first, nids, hashes, chains in tail:
         rows.append(
             _labelled(
                 [
-                    ("tile", [str(tile)]),
-                    ("first_nid", [str(first_nid)]),
+                    ("first_leaf", [str(first)]),
                     ("nids", _items(nids, NID)),
+                    ("leaf_hashes", _items(hashes, HASH)),
                     ("chains", _items(chains, HASH)),
                 ]
-            )
-        )
-    return "\n\n".join(rows)
-
-
-def _tiles_block(tiles: list[tuple[int, int, bytes]]) -> str:
-    rows = []
-    for level, idx, hashes in tiles:
-        rows.append(
-            _labelled(
-                [("level", [str(level)]), ("idx", [str(idx)]), ("hashes", _items(hashes, HASH))]
             )
         )
     return "\n\n".join(rows)
@@ -272,8 +264,7 @@ def render(example: Example) -> str:
         _block("stored-events", "\n\n".join(events)),
         _block("leaf-input", _leaf_input_table(shown)),
         _block("leaves", "\n".join(leaves)),
-        _block("entries", _entries_block(example.entries)),
-        _block("tiles", _tiles_block(example.tiles)),
+        _block("tail", _tail_block(example.tail)),
         _block("node", _node_block(stored, SHOWN_NODE)),
         _block("roots", "\n".join(roots)),
     ]

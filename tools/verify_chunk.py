@@ -27,6 +27,8 @@ KEEP_LEVEL = 8
 _digest = methodcaller("digest")
 _sha256 = hashlib.sha256
 _LEAF_HEAD = b"\x00" + LEAF_PREFIX
+#: the RFC 9162 leaf prefix, the leaf input's own prefix and its header, packed at once
+_HEAD = struct.Struct(f">{len(_LEAF_HEAD)}s{HEADER.format.lstrip('>')}")
 _MISSING = bytes(32)
 
 
@@ -67,12 +69,14 @@ def verify_chunk(
         after = previous[1] if previous else BEFORE_ALL
         chain0 = previous[3] if previous else bytes(32)
         columns = db.leaf_columns(cur, lo, hi)
-        intact = False
+        computed = None
         if columns is not None:
-            nids, leaves, chains = columns
+            nids, leaf_blob, chains = columns
             events = db.raw_events(cur, after, nids[-1] if nids else after)
-            intact = _fast_path_holds(db, nids, leaves, chains, events, chain0)
-        if not intact:
+            computed = _fast_path_holds(db, nids, leaf_blob, chains, events, chain0)
+        if computed is not None:
+            leaves = computed
+        else:
             t_lo, t_hi = lo >> TILE_HEIGHT, ((hi - 1) >> TILE_HEIGHT) + 1
             for problem in db.malformed_entries(cur, t_lo, t_hi):
                 result.failures.append(Failure("ledger-edited", problem))
@@ -89,27 +93,30 @@ def verify_chunk(
 def _fast_path_holds(
     db: LedgerDB,
     nids: tuple[int, ...],
-    leaves: list[bytes],
+    leaf_blob: bytes,
     chains: list[bytes],
     events: list[Any],
     chain0: bytes,
-) -> bool:
-    """Every check of a chunk as whole-column operations; False sends it to the walk."""
+) -> list[bytes] | None:
+    """Every check of a chunk as whole-column operations: the recomputed leaf hashes if all
+    hold (they then equal the stored ones, compared as one blob), None to run the walk."""
     if not events:
-        return not nids
+        return [] if not nids else None
     enids, oids, versions, topics, states = zip(*events, strict=True)
     if enids != nids or set(map(type, states)) != {bytes}:
-        return False
+        return None
     try:
-        encoded = list(map(str.encode, topics))
-        headers = map(HEADER.pack, enids, db.originator_column(oids), versions, map(len, encoded))
-        inputs = map(b"".join, zip(repeat(_LEAF_HEAD), headers, encoded, states))
-        if _hashes(inputs) != leaves:
-            return False
+        codes = {topic: str.encode(topic) for topic in set(topics)}  # a handful of topics
+        encoded = list(map(codes.__getitem__, topics))
+        oid_bytes = db.originator_column(oids)
+        heads = map(_HEAD.pack, repeat(_LEAF_HEAD), enids, oid_bytes, versions, map(len, encoded))
+        leaves = _hashes(map(b"".join, zip(heads, encoded, states, strict=True)))
     except (TypeError, ValueError, struct.error):
-        return False  # a hostile row: the detailed walk says which one
+        return None  # a hostile row: the detailed walk says which one
+    if b"".join(leaves) != leaf_blob:
+        return None
     links = map(add, (chain0, *chains[:-1]), leaves)
-    return _hashes(links) == chains
+    return leaves if _hashes(links) == chains else None
 
 
 def _positioned(lo: int, hi: int, rows: list[Any]) -> list[bytes]:
@@ -198,10 +205,12 @@ def _subtrees(
     current = level_hashes
     while True:
         base = lo >> level
-        for i, digest in enumerate(current):
-            ref = (level, base + i)
-            if level >= keep or ref in needed:
-                result.nodes[ref] = digest
+        if level >= keep:
+            result.nodes.update(((level, base + i), node) for i, node in enumerate(current))
+        else:  # only the few nodes the checkpoints need, not one entry per leaf
+            for lv, index in needed:
+                if lv == level and 0 <= index - base < len(current):
+                    result.nodes[(lv, index)] = current[index - base]
         if len(current) < 2 or level == chunk_level:
             return
         current = pair_up(current)

@@ -15,6 +15,8 @@ from evidence.ledger.merkle import ProofError
 from evidence.ledger.note import MalformedNote, NoteError, Verifier
 from evidence.ledger.proofs import ProofFileError
 from tools.context import console, fail, state
+from tools.report_cli import verify_report_command
+from tools.verify_package import PackageInvalid, UsageError, verify_package
 from tools.verify_proof import (
     ProofVerificationError,
     is_consistency_file,
@@ -159,3 +161,26 @@ def proof(
         f"de l'arbre signé de {v.tree_size} feuilles.",
         markup=False,
     )
+
+
+@app.command("package")
+def package(
+    path: Annotated[Path, typer.Argument(help="Paquet de preuve : répertoire ou .zip.")],
+    vkey: Annotated[
+        str | None, typer.Option(help="Clé publique de confiance du journal, ou son fichier.")
+    ] = None,
+) -> None:
+    """Check an evidence package offline (the same verdicts as verify_package.py)."""
+    trusted = _read(Path(vkey)) if vkey and Path(vkey).is_file() else vkey
+    try:
+        verdict = verify_package(path, trusted)
+    except UsageError as exc:
+        raise fail(str(exc)) from None
+    except PackageInvalid as exc:
+        for failure in exc.failures:
+            console.print(failure.line(), markup=False)
+        raise typer.Exit(1) from None
+    console.print(verdict.line(), markup=False)
+
+
+app.command("report")(verify_report_command)

@@ -6,7 +6,8 @@ Steps (docs/FORMATS.md §6 describes the same ones):
      its leaf (dense indices), every leaf its event, every leaf hash must be the hash of the
      event's leaf input, and every chain value must link to the previous one.
   3. Rebuild the whole tree from the leaf hashes and compare every stored tile above the
-     leaves with it (the leaves' own tiles are checked by step 2).
+     leaves with it (the leaves' own tiles are checked by step 2); the tail runs must cover
+     exactly the leaves after the last full tile.
   4. Compare each checkpoint's root with the rebuilt tree at its size, and check the
      consistency proof between successive checkpoints.
 Any failure is reported with its own kind; verification never stops at a warning.
@@ -161,8 +162,8 @@ def _check_tiles(
                     Failure("node-mismatch", f"stored tile (level {t}, index {index}) is {state}")
                 )
         t += 1
-    leaf_tiles = {i for t0, i, _ in db.stored_tiles(cur, 0) if t0 == 0}
-    for index in sorted(leaf_tiles - set(range((size + TILE_WIDTH - 1) // TILE_WIDTH))):
+    leaf_tiles = set(db.leaf_tile_indices(cur))
+    for index in sorted(leaf_tiles - set(range(size // TILE_WIDTH))):  # only full ones stored
         failures.append(Failure("node-mismatch", f"leaf tile {index} lies beyond the tree"))
     for t, index in sorted(stored):
         failures.append(
@@ -262,6 +263,7 @@ def verify_store(
     _upper_levels(nodes, chunk_level)  # 3
     with db.read_transaction() as cur:
         _check_tiles(db, cur, nodes, size, failures)
+        failures.extend(Failure("ledger-edited", p) for p in db.malformed_tail(cur))
         unsealed, first = db.events_after(cur, BEFORE_ALL if last is None else last.notification_id)
     if unsealed:
         summary.events += unsealed

@@ -248,6 +248,35 @@ class KeyTable:
             self._truncate_wal()
         return row is not None
 
+    def destroy_many(self, blob_ids: list[str]) -> dict[str, str]:
+        """:meth:`destroy` for a purge batch: one transaction and one WAL truncation.
+
+        Returns each id's outcome: ``destroyed``, ``already-destroyed`` or ``absent`` (no key
+        ever existed). Same steps and residual risk as :meth:`destroy`.
+        """
+        for blob_id in blob_ids:
+            check_blob_id(blob_id)
+        outcome: dict[str, str] = {}
+        with self._lock:
+            with self._transaction():
+                for blob_id in blob_ids:
+                    row = self._db.execute(
+                        "SELECT length(wrapped) FROM data_keys WHERE blob_id = ?", (blob_id,)
+                    ).fetchone()
+                    if row is None:
+                        gone = isinstance(self._missing(blob_id), KeyDestroyedError)
+                        outcome[blob_id] = "already-destroyed" if gone else "absent"
+                        continue
+                    self._db.execute(
+                        "UPDATE data_keys SET wrapped = zeroblob(?), kek_id = '' WHERE blob_id = ?",
+                        (row[0], blob_id),
+                    )
+                    self._db.execute("DELETE FROM data_keys WHERE blob_id = ?", (blob_id,))
+                    self._db.execute("INSERT INTO destroyed_keys VALUES (?, ?)", (blob_id, _now()))
+                    outcome[blob_id] = "destroyed"
+            self._truncate_wal()
+        return outcome
+
     def _truncate_wal(self) -> None:
         busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if busy:

@@ -63,7 +63,7 @@ class S3BlobStore:
         """The object key holding ``blob_id``."""
         return self.prefix + check_blob_id(blob_id)
 
-    def put(self, blob_id: str, chunks: Iterable[bytes]) -> int:
+    def put(self, blob_id: str, chunks: Iterable[bytes | memoryview]) -> int:
         """One PUT up to ``part_size`` bytes, multipart beyond; see ``BlobStore.put``."""
         key = self.key(blob_id)
         if self.exists(blob_id):

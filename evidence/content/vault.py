@@ -129,7 +129,7 @@ class ContentVault:
         key = self.keys.create(blob_id) if fresh else self.keys.get(owner)
         encryptor = Encryptor(key, source, self.chunk_size)
         try:
-            stored_size = self.blobs.put(blob_id, encryptor)
+            stored_size = self.blobs.put(blob_id, encryptor.views())
             if stored_size != encryptor.stored_size:
                 raise IntegrityError(f"store wrote {stored_size} of {encryptor.stored_size} bytes")
         except BaseException:
@@ -204,6 +204,42 @@ class ContentVault:
         for other in others:
             self.blobs.delete(other)
         return Shredded(blob_id, key, deleted)
+
+    def shred_many(self, owners: dict[str, list[str]]) -> dict[str, tuple[str, list[str]]]:
+        """:meth:`shred` for a purge batch: every key destroyed in one key-table transaction,
+        then the blobs deleted (in one batch where the store can). ``owners`` maps each blob
+        to the renditions the log knows; a store that can list them (the filesystem's
+        ``renditions``) adds any other. Returns, per owner, the key's outcome and every id
+        deleted or already absent. Idempotent, like :meth:`shred`.
+        """
+        targets: dict[str, list[str]] = {}
+        for owner, derived in owners.items():
+            check_blob_id(owner)
+            found = set(derived) | set(getattr(self.blobs, "renditions", lambda _: [])(owner))
+            if key_owner(owner) != owner or any(key_owner(d) != owner for d in found):
+                raise InvalidBlobIdError(f"{owner}: not an owner with its own renditions")
+            targets[owner] = [owner, *sorted(found)]
+        outcome = self.keys.destroy_many(list(targets))
+        every = [blob for ids in targets.values() for blob in ids]
+        with self._lock:
+            for gone in every:
+                self._layouts.pop(gone, None)
+        delete_many = getattr(self.blobs, "delete_many", None)
+        if delete_many is not None:
+            delete_many(every)
+        else:
+            for blob in every:
+                self.blobs.delete(blob)
+        return {owner: (outcome[owner], ids) for owner, ids in targets.items()}
+
+    def delete_rendition(self, blob_id: str) -> bool:
+        """Delete one derived rendition (to remake it), keeping its owner and their key."""
+        check_blob_id(blob_id)
+        if key_owner(blob_id) == blob_id:
+            raise InvalidBlobIdError(f"{blob_id} is not a derived rendition: shred it instead")
+        with self._lock:
+            self._layouts.pop(blob_id, None)
+        return self.blobs.delete(blob_id)
 
     def orphans(self, live_ids: Iterable[str]) -> Reconciliation:
         """Compare the ids the log holds as live with the key table and the blob store.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -67,6 +68,20 @@ def leaf_input(record: StoredRecord) -> bytes:
 def leaf_hash_of(record: StoredRecord) -> bytes:
     """RFC 9162 leaf hash of the record's leaf input."""
     return hashlib.sha256(b"\x00" + record.leaf_input()).digest()
+
+
+def chain_values(previous: bytes, leaf_hashes: Iterable[bytes]) -> list[bytes]:
+    """chain[i] for each leaf hash in turn, after ``previous`` (chain[-1] = 32 zero bytes).
+
+    Each value depends on the one before, so this is the one per-leaf Python loop of a seal;
+    it is kept as tight as a loop can be."""
+    out: list[bytes] = []
+    append = out.append
+    sha256 = hashlib.sha256
+    for leaf in leaf_hashes:
+        previous = sha256(previous + leaf).digest()
+        append(previous)
+    return out
 
 
 def chain_next(previous: bytes, leaf_hash: bytes) -> bytes:

@@ -17,7 +17,6 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from evidence.ledger.leaf import StoredRecord
 from evidence.ledger.sealer import Sealer
-from evidence.ledger.store import PostgresLedgerDB
 
 #: Configuration values for the library's APPLICATION_RECORDER_TOPIC setting.
 SEALING_RECORDER_TOPIC = "evidence.ledger.recorder:SealingSQLiteRecorder"
@@ -34,6 +33,7 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if self.sealer is not None and ids is not None:
+            cur = c.sqlite_cursor  # the library's wrapper hides ``rowcount``
             if all(isinstance(e.originator_id, UUID) for e in stored_events):
                 records = [
                     StoredRecord(
@@ -41,17 +41,19 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
                     )
                     for nid, e in zip(ids, stored_events, strict=True)
                 ]
-                self.sealer.seal_inserted(c, records)
+                self.sealer.seal_inserted(cur, records)
             else:
-                self.sealer.seal_pending(c)
+                self.sealer.seal_pending(cur)
         return ids
 
 
 class SealingPostgresRecorder(PostgresApplicationRecorder):
     """PostgreSQL: seal inside the insert transaction, after the library has taken its
     EXCLUSIVE lock on the events table — writers are already serialized there, so leaves stay
-    dense without a second transaction. The sealers' advisory lock is taken too, so a
-    follower (``scelle seal --follow``) can never interleave with an inserting writer."""
+    dense without a second transaction. Every other ledger writer (a follower, ``scelle seal
+    --follow``, or a checkpoint) takes that same table lock in ``PostgresLedgerDB
+    .write_transaction``, so none can interleave with an inserting writer — and the writer
+    needs no round trip for a lock of its own."""
 
     sealer: Sealer | None = None
 
@@ -75,7 +77,6 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
                 ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
             assert ids is not None
             with conn.cursor(row_factory=tuple_row) as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (PostgresLedgerDB.LOCK_KEY,))
                 records = [
                     StoredRecord(
                         nid, cast(UUID, e.originator_id), e.originator_version, e.topic, e.state

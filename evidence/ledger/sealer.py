@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from operator import methodcaller
 from typing import Any
 
-from evidence.ledger.leaf import ZERO_CHAIN, StoredRecord
-from evidence.ledger.store import LeafRow, LedgerDB, Tail
+from evidence.ledger.leaf import ZERO_CHAIN, StoredRecord, chain_values
+from evidence.ledger.store import LeafRow, LedgerDB, tail_run
+from evidence.ledger.tiles import TILE_WIDTH
 
 _digest = methodcaller("digest")
 
@@ -31,7 +32,17 @@ class _Head:
     size: int
     last_notification_id: int
     chain: bytes
-    tail: Tail | None = None  # the rows just read in this transaction, never kept across
+
+    def extends(self, records: list[StoredRecord]) -> bool:
+        """Whether ``records`` can go straight to the tail after this head: they follow it
+        without a gap and leave its group of 256 leaves unfinished (nothing to fold)."""
+        offset = self.size % TILE_WIDTH
+        return (
+            bool(records)
+            and offset > 0
+            and offset + len(records) < TILE_WIDTH
+            and records[0].notification_id == self.last_notification_id + 1
+        )
 
 
 class Sealer:
@@ -69,9 +80,21 @@ class Sealer:
     def seal_inserted(self, cur: Any, records: list[StoredRecord]) -> int:
         """Seal events this transaction just inserted, without reading them back.
 
-        Safe only when they directly follow the sealed head (nothing unsealed in between);
-        otherwise fall back to reading every unsealed event.
+        The common case — a save of fewer events than it takes to fill the current group of
+        256 leaves, while the ledger ends where this sealer left it — costs one indexed read
+        (does the last tail run still end at the remembered leaf, with its notification id
+        and chain value?) and the insert of one tail run. Otherwise the head is reloaded and
+        checked against its event; and if the records do not directly follow it, every
+        unsealed event is read.
         """
+        cached = self._head
+        if cached is not None and cached.extends(records):
+            leaves, chains = self._hashes(cached.chain, records)
+            nids = [r.notification_id for r in records]
+            last = LeafRow(cached.size - 1, cached.last_notification_id, b"", cached.chain)
+            if self.db.guarded_append(cur, last, tail_run(cached.size, nids, leaves, chains)):
+                self._head = _Head(cached.size + len(records), nids[-1], chains[-1])
+                return len(records)
         head = self._load_head(cur)
         if records and records[0].notification_id <= head.last_notification_id:
             raise SealingError(
@@ -82,47 +105,40 @@ class Sealer:
             return self._seal_after(cur, head)
         return self._append(cur, head, records)
 
+    @staticmethod
+    def _hashes(chain: bytes, records: list[StoredRecord]) -> tuple[list[bytes], list[bytes]]:
+        inputs = [b"\x00" + r.leaf_input() for r in records]
+        leaves = list(map(_digest, map(hashlib.sha256, inputs)))
+        return leaves, chain_values(chain, leaves)
+
     def _append(self, cur: Any, head: _Head, records: list[StoredRecord]) -> int:
         if not records:
             return 0
-        sha256 = hashlib.sha256
-        inputs = [b"\x00" + record.leaf_input() for record in records]
-        leaves = list(map(_digest, map(sha256, inputs)))
-        chains = []
-        chain = head.chain
-        for leaf in leaves:
-            chain = sha256(chain + leaf).digest()
-            chains.append(chain)
+        leaves, chains = self._hashes(head.chain, records)
         try:
-            self.db.append(
-                cur, head.size, leaves, [r.notification_id for r in records], chains, head.tail
-            )
+            self.db.append(cur, head.size, leaves, [r.notification_id for r in records], chains)
         except LookupError as exc:
             raise SealingError(
                 f"the ledger's tiles do not end where its head does: {exc}"
             ) from None
-        self._head = _Head(head.size + len(records), records[-1].notification_id, chain)
+        self._head = _Head(head.size + len(records), records[-1].notification_id, chains[-1])
         return len(records)
 
     def _load_head(self, cur: Any) -> _Head:
         """Trust the cached head only if the database's last leaf still matches it."""
-        tail = self.db.tail(cur)
-        last = None if tail is None else tail.last_leaf()
+        last = self.db.last_leaf(cur)
         if last is None:
-            if tail is not None:
-                raise SealingError(
-                    "the ledger's last entries row is empty: run 'scelle verify store'"
-                )
-            return _Head(0, 0, ZERO_CHAIN)
+            return _Head(0, 0, ZERO_CHAIN)  # append() refuses if rows exist all the same
         cached = self._head
         if (
             cached is not None
             and cached.size == last.leaf_index + 1
             and cached.chain == last.chain_hash
+            and cached.last_notification_id == last.notification_id
         ):
-            return replace(cached, tail=tail)
+            return cached
         self._check_head(cur, last)
-        return _Head(last.leaf_index + 1, last.notification_id, last.chain_hash, tail)
+        return _Head(last.leaf_index + 1, last.notification_id, last.chain_hash)
 
     def _check_head(self, cur: Any, last: LeafRow) -> None:
         """Never extend a head we cannot vouch for: refusing stops the save (an alarm), where

@@ -1,8 +1,10 @@
-"""Ledger tables beside the event store: entries, tree tiles and checkpoints.
+"""Ledger tables beside the event store: entries, tree tiles, the tail and checkpoints.
 
 The ledger lives in the same database as the events (SQLite file or PostgreSQL), in its own
 tables, so that a sealing transaction sees exactly the committed events. The tree is kept
-in tiles of 256 hashes (``evidence.ledger.tiles``), so that proofs cost O(log n) reads.
+in tiles of 256 hashes (``evidence.ledger.tiles``), so that proofs cost O(log n) reads; the
+leaves after the last full tile wait in small tail rows, one per seal, so that a save never
+rewrites a growing blob (docs/FORMATS.md §2.1).
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ NodeRef = tuple[int, int]
 #: Below every possible notification id: rows an attacker slips in at id 0 or below are read.
 BEFORE_ALL = -(2**63)
 _CANONICAL_HEX = re.compile(r"[0-9a-f]{32}")
+_HEX_RUN = re.compile(r"[0-9a-f]*")
 _NID = struct.Struct(">Q")
+_GROUP_NIDS = struct.Struct(f">{TILE_WIDTH}Q")
+_INSERT_TAIL = "INSERT INTO scelle_ledger_tail VALUES (?, ?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -45,32 +50,29 @@ class LeafRow:
 
 
 @dataclass(frozen=True)
-class Tail:
-    """The ledger's last entries row and leaf tile, as stored."""
-
-    tile: int
-    nids: bytes
-    chains: bytes
-    leaves: bytes
-
-    def last_leaf(self) -> LeafRow | None:
-        width = len(self.nids) // 8
-        if not width:
-            return None
-        last = width - 1
-        return LeafRow(
-            self.tile * TILE_WIDTH + last,
-            _NID.unpack_from(self.nids, last * 8)[0],
-            self.leaves[last * HASH : width * HASH],
-            self.chains[last * HASH : width * HASH],
-        )
-
-
-@dataclass(frozen=True)
 class CheckpointRow:
     tree_size: int
     note: str
     issued_at: str
+
+
+def _full_row(in_place: bool, first_nid: Any, nids: Any, chains: Any, hashes: Any) -> bool:
+    """An entries row and its leaf tile as the verifier's fast path needs them: in place,
+    bytes, 256 leaves wide, and starting at their first notification id."""
+    return (
+        in_place
+        and all(isinstance(b, bytes) for b in (nids, chains, hashes))
+        and len(nids) == TILE_WIDTH * 8
+        and len(chains) == len(hashes) == TILE_WIDTH * HASH
+        and first_nid == _NID.unpack_from(nids)[0]
+    )
+
+
+def tail_run(
+    first: int, nids: Sequence[int], leaves: Sequence[bytes], chains: Sequence[bytes]
+) -> tuple[int, bytes, bytes, bytes]:
+    """One ``scelle_ledger_tail`` row: consecutive leaves from ``first``, as three blobs."""
+    return first, struct.pack(f">{len(nids)}Q", *nids), b"".join(leaves), b"".join(chains)
 
 
 def blob(value: Any) -> bytes:
@@ -104,6 +106,12 @@ class LedgerDB(ABC):
             # Leaves [256*tile, …): notification ids (u64 big-endian each) and chain values.
             "CREATE TABLE IF NOT EXISTS scelle_ledger_entries ("
             f"tile {i} PRIMARY KEY, first_nid {i} NOT NULL UNIQUE, nids {b} NOT NULL, "
+            f"chains {b} NOT NULL)",
+            # Leaves after the last full tile, one row per seal (a run of consecutive leaves),
+            # until 256 of them fold into a full entries row and leaf tile: a seal writes one
+            # small row instead of rewriting two growing blobs.
+            "CREATE TABLE IF NOT EXISTS scelle_ledger_tail ("
+            f"first_leaf {i} PRIMARY KEY, nids {b} NOT NULL, leaf_hashes {b} NOT NULL, "
             f"chains {b} NOT NULL)",
             "CREATE TABLE IF NOT EXISTS scelle_ledger_checkpoints ("
             f"tree_size {i} PRIMARY KEY, note TEXT NOT NULL, issued_at TEXT NOT NULL)",
@@ -147,28 +155,75 @@ class LedgerDB(ABC):
     def _sql(self, text: str) -> str:
         return text.replace("?", self.placeholder)
 
-    def tail(self, cur: Any) -> Tail | None:
-        """The last entries row and its leaf tile, in one query: what the next seal extends."""
-        cur.execute(
-            "SELECT e.tile, e.nids, e.chains, t.hashes FROM scelle_ledger_entries e "
-            "LEFT JOIN scelle_ledger_tiles t ON t.level = 0 AND t.idx = e.tile "
-            "ORDER BY e.tile DESC LIMIT 1"
-        )
+    def full_tiles(self, cur: Any) -> int:
+        """How many full groups of 256 leaves were folded into entries rows and leaf tiles."""
+        cur.execute("SELECT MAX(tile) FROM scelle_ledger_entries")
         row = cur.fetchone()
-        if row is None:
-            return None
-        return Tail(row[0], blob(row[1]), blob(row[2]), blob(row[3]))
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+    def tail_runs(self, cur: Any) -> list[tuple[Any, Any, Any, Any]]:
+        """The rows of ``scelle_ledger_tail`` as stored: (first_leaf, nids, leaf_hashes,
+        chains), in leaf order, whatever types an attacker left in them."""
+        cur.execute(
+            "SELECT first_leaf, nids, leaf_hashes, chains FROM scelle_ledger_tail "
+            "ORDER BY first_leaf"
+        )
+        return [tuple(r) for r in cur.fetchall()]
+
+    def tail_rows(self, cur: Any, lo: int, hi: int) -> list[tuple[int, int, bytes, bytes]]:
+        """The tail's leaves with lo <= leaf < hi, one (leaf, nid, leaf hash, chain) each, as
+        the runs hold them (a short blob gives a short value; ``malformed_tail`` says why)."""
+        out: list[tuple[int, int, bytes, bytes]] = []
+        for first, nid_blob, hash_blob, chain_blob in self.tail_runs(cur):
+            nids, hashes, chains = blob(nid_blob), blob(hash_blob), blob(chain_blob)
+            width = len(nids) // 8
+            if first >= hi or first + width <= lo:
+                continue
+            ids = struct.unpack(f">{width}Q", nids[: 8 * width])
+            out.extend(
+                (
+                    first + k,
+                    ids[k],
+                    hashes[k * HASH : (k + 1) * HASH],
+                    chains[k * HASH : (k + 1) * HASH],
+                )
+                for k in range(max(lo - first, 0), min(hi - first, width))
+            )
+        return out
 
     def last_leaf(self, cur: Any) -> LeafRow | None:
-        tail = self.tail(cur)
-        return None if tail is None else tail.last_leaf()
+        """The ledger's last leaf: the end of the last tail run, or else of the last full row."""
+        full = self.full_tiles(cur)
+        cur.execute(
+            self._sql(
+                "SELECT first_leaf, nids, leaf_hashes, chains FROM scelle_ledger_tail "
+                "WHERE first_leaf >= ? ORDER BY first_leaf DESC LIMIT 1"
+            ),
+            (full * TILE_WIDTH,),
+        )
+        row = cur.fetchone()
+        if row is not None and len(blob(row[1])) >= 8:
+            nids, hashes, chains = blob(row[1]), blob(row[2]), blob(row[3])
+            k = len(nids) // 8 - 1
+            return LeafRow(
+                row[0] + k,
+                _NID.unpack_from(nids, 8 * k)[0],
+                hashes[k * HASH : (k + 1) * HASH],
+                chains[k * HASH : (k + 1) * HASH],
+            )
+        if not full:
+            return None
+        rows = self.raw_leaves(cur, full * TILE_WIDTH - 1, full * TILE_WIDTH)
+        return LeafRow(*rows[0]) if rows else None
 
     def tree_size(self, cur: Any) -> int:
         last = self.last_leaf(cur)
         return 0 if last is None else last.leaf_index + 1
 
     def tiles(self, cur: Any, refs: Sequence[TileRef]) -> dict[TileRef, bytes]:
-        """Fetch tiles by (tile level, index), each a primary-key lookup, in one query."""
+        """Fetch tiles by (tile level, index), each a primary-key lookup, in one query.
+
+        The partial leaf tile is not stored as a row: it is assembled from the tail runs."""
         if not refs:
             return {}
         point = f"(level = {self.placeholder} AND idx = {self.placeholder})"
@@ -177,7 +232,18 @@ class LedgerDB(ABC):
             + " OR ".join(point for _ in refs),
             [v for ref in refs for v in ref],
         )
-        return {(r[0], r[1]): blob(r[2]) for r in cur.fetchall()}
+        found = {(r[0], r[1]): blob(r[2]) for r in cur.fetchall()}
+        for level, idx in refs:
+            if level == 0 and (0, idx) not in found:
+                lo = idx * TILE_WIDTH
+                hashes: list[bytes] = []
+                for leaf, _, leaf_hash, _ in self.tail_rows(cur, lo, lo + TILE_WIDTH):
+                    if leaf != lo + len(hashes) or len(leaf_hash) != HASH:
+                        break
+                    hashes.append(leaf_hash)
+                if hashes:
+                    found[(0, idx)] = b"".join(hashes)
+        return found
 
     def get_nodes(self, cur: Any, refs: Sequence[NodeRef]) -> dict[NodeRef, bytes]:
         """Complete subtree hashes, recomputed from the tiles that hold them (one query).
@@ -190,6 +256,29 @@ class LedgerDB(ABC):
             self._full_tiles = TileCache()
         return nodes_from_tiles(refs, lambda wanted: self.tiles(cur, wanted), self._full_tiles)
 
+    def guarded_append(self, cur: Any, head: LeafRow, run: tuple[int, bytes, bytes, bytes]) -> bool:
+        """Add a tail run right after ``head`` if, and only if, ``head`` is still the ledger's
+        last leaf: the last tail run must end at it, with its notification id and chain value.
+        False if the ledger moved on (another writer, a rolled-back save): the caller then
+        reloads its head.
+
+        Only for a run that stays inside the partial group of ``head`` (no fold), after a
+        tail run: ``head.leaf_index`` is not the last leaf of a full tile. One indexed read
+        of the last run's ends and one insert (SQLite copies a table that an ``INSERT …
+        SELECT`` reads from itself, so a one-statement guard would cost more here;
+        PostgreSQL uses one, see its subclass).
+        """
+        cur.execute(
+            "SELECT first_leaf, length(nids), substr(nids, -8), substr(chains, -32) "
+            "FROM scelle_ledger_tail ORDER BY first_leaf DESC LIMIT 1"
+        )
+        row = cur.fetchone()
+        expected = (head.leaf_index, _NID.pack(head.notification_id), head.chain_hash)
+        if row is None or (row[0] + row[1] // 8 - 1, row[2], row[3]) != expected:
+            return False
+        cur.execute(self._sql(_INSERT_TAIL), run)
+        return True
+
     def append(
         self,
         cur: Any,
@@ -197,64 +286,62 @@ class LedgerDB(ABC):
         leaves: Sequence[bytes],
         nids: Sequence[int],
         chains: Sequence[bytes],
-        tail: Tail | None = None,
     ) -> None:
-        """Append sealed leaves at index ``start``: entries, then the tiles level by level.
+        """Append sealed leaves at index ``start``.
 
-        ``tail`` is the last entries row and leaf tile as the caller just read them in this
-        transaction; when they end exactly at ``start`` they are not read again.
+        Each group of 256 leaves that becomes full is folded into one entries row and one leaf
+        tile (its tail runs deleted), and its root climbs the tile levels; the leaves after
+        the last full group go to the tail table as one run. Raises LookupError if the
+        ledger does not end exactly at ``start``.
         """
         first, offset = divmod(start, TILE_WIDTH)
-        nid_blob, chain_blob = b"", b""
-        leaf_prefix: bytes | None = None
-        if (
-            offset
-            and tail is not None
-            and tail.tile == first
-            and len(tail.nids) == offset * 8
-            and len(tail.chains) == len(tail.leaves) == offset * HASH
-        ):
-            nid_blob, chain_blob, leaf_prefix = tail.nids, tail.chains, tail.leaves
-        elif offset:
-            cur.execute(
-                self._sql("SELECT nids, chains FROM scelle_ledger_entries WHERE tile = ?"),
-                (first,),
-            )
-            row = cur.fetchone()
-            if row is None or len(row[0]) != offset * 8:
-                raise LookupError(f"ledger entries for tile {first} do not end at leaf {start}")
-            nid_blob, chain_blob = bytes(row[0]), bytes(row[1])
-        nid_blob += struct.pack(f">{len(nids)}Q", *nids)
-        chain_blob += b"".join(chains)
-        rows = []
-        for k in range(0, len(nid_blob) // 8, TILE_WIDTH):
-            nid_part = nid_blob[k * 8 : (k + TILE_WIDTH) * 8]
-            rows.append(
+        if self.full_tiles(cur) != first:
+            raise LookupError(f"the ledger's full tiles do not end at tile {first}")
+        pending = self.tail_rows(cur, first * TILE_WIDTH, start + len(leaves))
+        if [r[0] for r in pending] != list(range(first * TILE_WIDTH, start)):
+            raise LookupError(f"the ledger's tail does not end at leaf {start}")
+        if offset + len(leaves) < TILE_WIDTH:
+            cur.execute(self._sql(_INSERT_TAIL), tail_run(start, nids, leaves, chains))
+            return
+        # Whole columns from the first leaf of the group: slices and joins, no per-leaf work.
+        all_nids = [r[1] for r in pending] + list(nids)
+        all_leaves = [r[2] for r in pending] + list(leaves)
+        all_chains = [r[3] for r in pending] + list(chains)
+        whole = len(all_nids) // TILE_WIDTH * TILE_WIDTH
+        bounds = range(0, whole, TILE_WIDTH)
+        cur.executemany(
+            self._sql("INSERT INTO scelle_ledger_entries VALUES (?, ?, ?, ?)"),
+            [
                 (
                     first + k // TILE_WIDTH,
-                    _NID.unpack_from(nid_part)[0],
-                    nid_part,
-                    chain_blob[k * HASH : (k + TILE_WIDTH) * HASH],
+                    all_nids[k],
+                    _GROUP_NIDS.pack(*all_nids[k : k + TILE_WIDTH]),
+                    b"".join(all_chains[k : k + TILE_WIDTH]),
                 )
-            )
-        cur.executemany(
-            self._sql(
-                "INSERT INTO scelle_ledger_entries VALUES (?, ?, ?, ?) ON CONFLICT (tile) "
-                "DO UPDATE SET nids = excluded.nids, chains = excluded.chains"
-            ),
-            rows,
+                for k in bounds
+            ],
         )
-        self._extend_tiles(cur, 0, start, list(leaves), leaf_prefix)
+        cur.executemany(
+            self._sql("INSERT INTO scelle_ledger_tiles VALUES (0, ?, ?)"),
+            [(first + k // TILE_WIDTH, b"".join(all_leaves[k : k + TILE_WIDTH])) for k in bounds],
+        )
+        if pending:
+            cur.execute(
+                self._sql("DELETE FROM scelle_ledger_tail WHERE first_leaf < ?"),
+                (first * TILE_WIDTH + whole,),
+            )
+        if whole < len(all_nids):
+            rest = (all_nids[whole:], all_leaves[whole:], all_chains[whole:])
+            cur.execute(self._sql(_INSERT_TAIL), tail_run(first * TILE_WIDTH + whole, *rest))
+        roots = [subtree_root(all_leaves[k : k + TILE_WIDTH]) for k in bounds]
+        self._extend_tiles(cur, 1, first, roots)
 
-    def _extend_tiles(
-        self, cur: Any, level: int, position: int, hashes: list[bytes], prefix: bytes | None = None
-    ) -> None:
-        """Add hashes to tile level ``level`` at ``position``; completed tiles climb a level."""
+    def _extend_tiles(self, cur: Any, level: int, position: int, hashes: list[bytes]) -> None:
+        """Add hashes to tile level ``level`` (>= 1) at ``position``; completed tiles climb a
+        level. Partial tiles above the leaves are rewritten in place (once per 256 leaves)."""
         first, offset = divmod(position, TILE_WIDTH)
         blob = b""
-        if offset and prefix is not None:
-            blob = prefix
-        elif offset:
+        if offset:
             blob = self.tiles(cur, [(level, first)]).get((level, first), b"")
             if len(blob) != offset * HASH:
                 raise LookupError(f"ledger tile ({level}, {first}) does not end at {position}")
@@ -273,6 +360,9 @@ class LedgerDB(ABC):
             self._extend_tiles(cur, level + 1, first, roots)
 
     def leaf_by_notification(self, cur: Any, notification_id: int) -> LeafRow | None:
+        for leaf in self.tail_rows(cur, 0, 2**63):  # at most 255 leaves
+            if leaf[1] == notification_id:
+                return LeafRow(*leaf)
         cur.execute(
             self._sql(
                 "SELECT tile FROM scelle_ledger_entries WHERE first_nid <= ? "
@@ -298,8 +388,11 @@ class LedgerDB(ABC):
     def raw_leaves(self, cur: Any, lo: int, hi: int) -> list[tuple[int, int, bytes, bytes]]:
         """(leaf index, notification id, leaf hash, chain value) for lo <= index < hi.
 
-        A leaf whose entry row is gone is absent; a leaf whose tile is gone or short has an
-        empty leaf hash (its chain link then fails). Nothing here raises on a damaged ledger.
+        Leaves of full groups come from their entries row and leaf tile, the others from the
+        tail runs (a tail leaf that an entries row already holds is ignored here
+        and reported by ``malformed_tail``). A leaf whose row is gone is absent; a leaf whose
+        tile is gone or short has an empty leaf hash (its chain link then fails). Nothing
+        here raises on a damaged ledger.
         """
         if hi <= lo:
             return []
@@ -321,7 +414,9 @@ class LedgerDB(ABC):
         )
         leaf_tiles = {r[0]: blob(r[1]) for r in cur.fetchall()}
         out: list[tuple[int, int, bytes, bytes]] = []
+        covered: set[int] = set()
         for tile, nid_blob, chain_blob in entries:
+            covered.add(tile)
             nids = blob(nid_blob)
             count = len(nids) // 8
             base = tile * TILE_WIDTH
@@ -340,13 +435,15 @@ class LedgerDB(ABC):
                 )
                 for i in range(a, b)
             )
+        out.extend(r for r in self.tail_rows(cur, lo, hi) if r[0] // TILE_WIDTH not in covered)
         return out
 
     def leaf_columns(
         self, cur: Any, lo: int, hi: int
-    ) -> tuple[tuple[int, ...], list[bytes], list[bytes]] | None:
-        """Notification ids, leaf hashes and chain values of leaves [lo, hi) as columns, or
-        None if any row or tile is missing or short (the caller then reads row by row)."""
+    ) -> tuple[tuple[int, ...], bytes, list[bytes]] | None:
+        """Notification ids, leaf hashes (one blob) and chain values of leaves [lo, hi), or
+        None if any row or tile is missing or not full, or a tail run is out of place (the
+        caller then reads row by row)."""
         t_lo, t_hi = lo // TILE_WIDTH, (hi - 1) // TILE_WIDTH + 1
         cur.execute(
             self._sql(
@@ -357,32 +454,45 @@ class LedgerDB(ABC):
             (t_lo, t_hi),
         )
         nids: list[int] = []
-        leaves: list[bytes] = []
+        leaves: list[bytes] = []  # blobs of whole or partial tiles, joined at the end
         chains: list[bytes] = []
-        for expected, (tile, first_nid, nid_blob, chain_blob, hashes) in enumerate(
-            cur.fetchall(), t_lo
-        ):
-            if not all(isinstance(b, bytes) for b in (nid_blob, chain_blob, hashes)):
-                return None
-            count = len(nid_blob) // 8
-            if tile != expected or not count or len(nid_blob) != count * 8:
-                return None
-            if first_nid != _NID.unpack_from(nid_blob)[0]:
-                return None
-            if len(chain_blob) != count * HASH or len(hashes) != count * HASH:
+        expected = t_lo
+        for tile, first_nid, nid_blob, chain_blob, hashes in cur.fetchall():
+            if not _full_row(tile == expected, first_nid, nid_blob, chain_blob, hashes):
                 return None
             base = tile * TILE_WIDTH
-            a, b = max(lo - base, 0), min(hi - base, count)
-            nids.extend(struct.unpack(f">{count}Q", nid_blob)[a:b])
-            leaves.extend(split(bytes(hashes)[a * HASH : b * HASH]))
-            chains.extend(split(bytes(chain_blob)[a * HASH : b * HASH]))
+            a, b = max(lo - base, 0), min(hi - base, TILE_WIDTH)
+            nids.extend(struct.unpack(f">{TILE_WIDTH}Q", nid_blob)[a:b])
+            leaves.append(hashes[a * HASH : b * HASH] if (a, b) != (0, TILE_WIDTH) else hashes)
+            chains.extend(split(chain_blob[a * HASH : b * HASH]))
+            expected += 1
+        if lo + len(nids) < hi:
+            rest = self._tail_columns(cur, expected * TILE_WIDTH, lo + len(nids), hi)
+            if rest is None:
+                return None
+            for nid, leaf_hash, chain in rest:
+                nids.append(nid)
+                leaves.append(leaf_hash)
+                chains.append(chain)
         if len(nids) != hi - lo:
             return None
-        return tuple(nids), leaves, chains
+        return tuple(nids), b"".join(leaves), chains
+
+    def _tail_columns(
+        self, cur: Any, base: int, lo: int, hi: int
+    ) -> list[tuple[int, bytes, bytes]] | None:
+        """Tail leaves [lo, hi) if the tail is well formed from ``base`` (the end of the full
+        groups, §2.1 of docs/FORMATS.md); None otherwise."""
+        if self.malformed_tail(cur, base):
+            return None
+        rows = self.tail_rows(cur, base, base + TILE_WIDTH)
+        if base + len(rows) < hi:
+            return None
+        return [(r[1], r[2], r[3]) for r in rows[lo - base : hi - base]]
 
     def malformed_entries(self, cur: Any, t_lo: int, t_hi: int) -> list[str]:
         """Shape problems of entries rows and leaf tiles in [t_lo, t_hi): each row must hold
-        whole ids, one chain value and one leaf hash per id, and start at its first id."""
+        256 ids, one chain value and one leaf hash per id, and start at its first id."""
         problems = []
         cur.execute(
             self._sql(
@@ -394,12 +504,10 @@ class LedgerDB(ABC):
         )
         for tile, first_nid, nids, chains, hashes in cur.fetchall():
             nid_blob, chain_blob, leaf_blob = blob(nids), blob(chains), blob(hashes)
-            count = len(nid_blob) // 8
             if (
-                not count
-                or len(nid_blob) != count * 8
-                or len(chain_blob) != count * HASH
-                or len(leaf_blob) != count * HASH
+                len(nid_blob) != TILE_WIDTH * 8
+                or len(chain_blob) != TILE_WIDTH * HASH
+                or len(leaf_blob) != TILE_WIDTH * HASH
                 or first_nid != _NID.unpack_from(nid_blob)[0]
             ):
                 problems.append(f"entries row / leaf tile {tile} is malformed")
@@ -412,8 +520,36 @@ class LedgerDB(ABC):
         problems += [f"leaf tile {r[0]} has no entries row" for r in cur.fetchall()]
         return problems
 
+    def malformed_tail(self, cur: Any, start: int | None = None) -> list[str]:
+        """Shape problems of the tail runs: they must hold, one after the other, the leaves
+        right after the last full group (``start``), fewer than 256 of them, each run its
+        ids (u64), leaf hashes and chain values (32 bytes) in BLOBs of matching lengths."""
+        start = self.full_tiles(cur) * TILE_WIDTH if start is None else start
+        problems = []
+        expected = start
+        for first, nids, hashes, chains in self.tail_runs(cur):
+            width = len(nids) // 8 if isinstance(nids, bytes) else 0
+            if first < start:
+                problems.append(f"tail run at leaf {first} lies in a full tile")
+                continue
+            if not (
+                all(isinstance(v, bytes) for v in (nids, hashes, chains))
+                and width
+                and len(nids) == 8 * width
+                and len(hashes) == len(chains) == HASH * width
+            ):
+                problems.append(f"tail run at leaf {first} is malformed")
+            elif first != expected:
+                problems.append(f"tail run at leaf {first} does not follow leaf {expected - 1}")
+            expected = first + max(width, 1)
+        if expected - start >= TILE_WIDTH:
+            problems.append(f"the tail reaches leaf {expected - 1}: a full group was not folded")
+        return problems
+
     def leaf_before(self, cur: Any, index: int) -> tuple[int, int, bytes, bytes] | None:
         """The last leaf below ``index`` that the ledger still holds."""
+        if index <= 0:
+            return None
         cur.execute(
             self._sql(
                 "SELECT tile FROM scelle_ledger_entries WHERE tile <= ? ORDER BY tile DESC LIMIT 1"
@@ -421,10 +557,14 @@ class LedgerDB(ABC):
             ((index - 1) // TILE_WIDTH,),
         )
         row = cur.fetchone()
-        if row is None or index <= 0:
-            return None
-        leaves = self.raw_leaves(cur, row[0] * TILE_WIDTH, index)
+        start = 0 if row is None else row[0] * TILE_WIDTH
+        leaves = self.raw_leaves(cur, start, index)
         return leaves[-1] if leaves else None
+
+    def leaf_tile_indices(self, cur: Any) -> list[int]:
+        """The indices of the stored level-0 tiles, without reading their hashes."""
+        cur.execute("SELECT idx FROM scelle_ledger_tiles WHERE level = 0")
+        return [r[0] for r in cur.fetchall()]
 
     def stored_tiles(self, cur: Any, min_level: int) -> list[tuple[int, int, bytes]]:
         """Every stored tile from ``min_level`` up: (tile level, index, hashes)."""
@@ -556,12 +696,14 @@ class SQLiteLedgerDB(LedgerDB):
         return bytes.fromhex(value)
 
     def originator_column(self, values: Sequence[Any]) -> list[bytes]:
-        """The whole column at C speed: ``hex()`` of the decoded bytes gives back exactly the
-        stored text only for the canonical spelling, and every id must be 16 bytes."""
-        raw = list(map(bytes.fromhex, values))  # TypeError/ValueError on anything else
-        if list(map(bytes.hex, raw)) != list(values) or set(map(len, raw)) - {16}:
+        """The whole column at C speed: every id is text of exactly 32 characters (TypeError
+        for anything else), all of them lowercase hex digits (one regex over the joined
+        column), decoded at once and cut into 16-byte ids."""
+        joined = "".join(values)  # TypeError if any is not text
+        if set(map(len, values)) - {32} or not _HEX_RUN.fullmatch(joined):
             raise ValueError("an originator id is not 32 lowercase hex digits")
-        return raw
+        raw = bytes.fromhex(joined)
+        return [raw[i : i + 16] for i in range(0, len(raw), 16)]
 
 
 class PostgresLedgerDB(LedgerDB):
@@ -612,6 +754,13 @@ class PostgresLedgerDB(LedgerDB):
             conn.cursor() as cur,
         ):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.LOCK_KEY,))
+            # Writers that seal inside their insert transaction hold the events table in
+            # EXCLUSIVE mode (the library's own lock) and take no other: holding it too
+            # keeps them out while this transaction extends the ledger.
+            cur.execute(
+                f"DO $$ BEGIN IF to_regclass('{self.events_table}') IS NOT NULL THEN "
+                f"LOCK TABLE {self.events_table} IN EXCLUSIVE MODE; END IF; END $$"
+            )
             yield cur
 
     @contextmanager
@@ -626,6 +775,19 @@ class PostgresLedgerDB(LedgerDB):
                     yield cur
             finally:
                 conn.isolation_level = previous
+
+    def guarded_append(self, cur: Any, head: LeafRow, run: tuple[int, bytes, bytes, bytes]) -> bool:
+        """One round trip: the guard and the insert in one statement (see the base)."""
+        cur.execute(
+            "INSERT INTO scelle_ledger_tail (first_leaf, nids, leaf_hashes, chains) "
+            "SELECT %s, %s, %s, %s FROM (SELECT first_leaf, nids, chains FROM "
+            "scelle_ledger_tail ORDER BY first_leaf DESC LIMIT 1) t "
+            "WHERE t.first_leaf + length(t.nids) / 8 - 1 = %s "
+            "AND substring(t.nids FROM length(t.nids) - 7) = %s "
+            "AND substring(t.chains FROM length(t.chains) - 31) = %s",
+            (*run, head.leaf_index, _NID.pack(head.notification_id), head.chain_hash),
+        )
+        return bool(cur.rowcount == 1)
 
     def records_after(self, cur: Any, notification_id: int, limit: int) -> list[StoredRecord]:
         cur.execute(

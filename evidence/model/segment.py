@@ -213,6 +213,116 @@ class Segment(Aggregate):
     def active_holds(self, now: datetime) -> list[str]:
         return [h for h, d in self.holds.items() if d["expires_at"] > now]
 
+    # Holds with their business time (issue 4): the purge proof recomputes lateness from
+    # these instants, which the event timestamp (the wall clock) cannot give under a
+    # simulated clock. ``Held`` and ``Released`` stay readable; new holds use these.
+    def place_hold(self, hold: Hold, actor_id: UUID, at: datetime) -> None:
+        self.check_not_purged()
+        if hold.expires_at <= at:
+            raise RuleViolation(
+                "a hold must expire in the future",
+                "Une conservation doit expirer dans le futur.",
+            )
+        if hold.hold_id in self.holds:
+            raise InvalidState(
+                f"segment {self.id} already has hold {hold.hold_id!r}",
+                f"Le segment {self.id} fait déjà l'objet de la conservation {hold.hold_id!r}.",
+            )
+        self._hold_placed(
+            hold_id=hold.hold_id,
+            kind=hold.kind,
+            reference=hold.reference,
+            legal_basis=hold.legal_basis,
+            authority=hold.authority,
+            expires_at=hold.expires_at,
+            actor_id=actor_id,
+            at=at,
+        )
+
+    @event("HoldPlaced", topic="scelle:Segment.HoldPlaced")
+    def _hold_placed(
+        self,
+        hold_id: str,
+        kind: str,
+        reference: str,
+        legal_basis: str | None,
+        authority: str | None,
+        expires_at: datetime,
+        actor_id: UUID,
+        at: datetime,
+    ) -> None:
+        self.holds[hold_id] = {
+            "kind": kind,
+            "reference": reference,
+            "expires_at": expires_at,
+            "placed_at": at,
+        }
+
+    def extend_hold(
+        self, hold_id: str, expires_at: datetime, actor_id: UUID, reason: str, at: datetime
+    ) -> None:
+        """Only a hold still in force is extended: a lapsed one is placed anew."""
+        current = self._hold_in_force(hold_id, at)
+        if expires_at <= current["expires_at"]:
+            raise RuleViolation(
+                "an extension must end later than the hold",
+                "Une prolongation doit se terminer après l'échéance actuelle de la conservation.",
+            )
+        self._hold_extended(
+            hold_id=hold_id, expires_at=expires_at, actor_id=actor_id, reason=reason, at=at
+        )
+
+    @event("HoldExtended", topic="scelle:Segment.HoldExtended")
+    def _hold_extended(
+        self, hold_id: str, expires_at: datetime, actor_id: UUID, reason: str, at: datetime
+    ) -> None:
+        self.holds[hold_id]["expires_at"] = expires_at
+
+    def lift_hold(self, hold_id: str, actor_id: UUID, reason: str, at: datetime) -> None:
+        self._hold_in_force(hold_id, at)
+        self._hold_lifted(hold_id=hold_id, actor_id=actor_id, reason=reason, at=at)
+
+    @event("HoldLifted", topic="scelle:Segment.HoldLifted")
+    def _hold_lifted(self, hold_id: str, actor_id: UUID, reason: str, at: datetime) -> None:
+        lifted = self.holds.pop(hold_id)
+        spans = getattr(self, "lifted_spans", [])
+        self.lifted_spans = [*spans, (lifted.get("placed_at"), min(lifted["expires_at"], at))]
+
+    def _hold_in_force(self, hold_id: str, at: datetime) -> dict[str, Any]:
+        current = self.holds.get(hold_id)
+        if current is None or current["expires_at"] <= at:
+            raise InvalidState(
+                f"segment {self.id} has no hold {hold_id!r} in force",
+                f"Le segment {self.id} ne fait l'objet d'aucune conservation {hold_id!r} en cours.",
+            )
+        return current
+
+    def is_due(self, now: datetime) -> bool:
+        """Past its deadline, not purged, and no hold in force: it must be destroyed."""
+        return not self.purged and now >= self.deadline and not self.active_holds(now)
+
+    def record_derivation(self, **details: Any) -> None:
+        """A rendition made from this segment (masked, redacted…): how, from what, into what."""
+        self.check_not_purged()
+        self._rendition_derived(**details)
+
+    @event("RenditionDerived", topic="scelle:Segment.RenditionDerived")
+    def _rendition_derived(
+        self,
+        derivation_id: str,
+        rendition: str,
+        blob_id: str | None,
+        source_sha256: str,
+        output_sha256: str,
+        output_size: int,
+        parameters: dict[str, Any],
+        tool_versions: dict[str, str],
+        actor_id: UUID | None,
+    ) -> None:
+        if blob_id is not None:  # the latest derivation of a stored rendition describes it
+            renditions: dict[str, dict[str, Any]] = self.__dict__.setdefault("renditions", {})
+            renditions[blob_id] = {"output_sha256": output_sha256, "parameters": parameters}
+
     @event("Exported", topic="scelle:Segment.Exported")
     def record_export(self, export_id: UUID, package_id: str) -> None:
         pass
@@ -220,6 +330,7 @@ class Segment(Aggregate):
     @event("PurgeStarted", topic="scelle:Segment.PurgeStarted")
     def start_purge(self, deadline: datetime, started_at: datetime) -> None:
         self.purge_started = True
+        self.purge_started_at = started_at
 
     @event("Purged", topic="scelle:Segment.Purged")
     def record_purge(

@@ -58,6 +58,25 @@ class BlobStoreContract:
         for start, end in [(0, 1), (5, 5), (7_776, 7_778), (99_999, 100_000), (100_000, 100_000)]:
             assert store.get_range(blob_id, start, end) == data[start:end]
 
+    def test_chunks_that_reuse_one_buffer_are_stored_as_they_were_when_given(
+        self, store: BlobStore
+    ) -> None:
+        """The vault hands each chunk as a view of one buffer it overwrites for the next
+        (``Encryptor.views``): a store must write or copy each chunk before asking for more.
+        Large enough to span S3 parts."""
+        blob_id, data = new_id(), os.urandom(DEFAULT_PART_SIZE + 3 * MIB + 5)
+
+        def one_buffer() -> Iterator[memoryview]:
+            buffer = memoryview(bytearray(MIB))
+            for offset in range(0, len(data), MIB):
+                piece = data[offset : offset + MIB]
+                buffer[: len(piece)] = piece
+                yield buffer[: len(piece)]
+            buffer[:] = bytes(MIB)  # overwritten once more after the last
+
+        assert store.put(blob_id, one_buffer()) == len(data)
+        assert store.get_range(blob_id, 0, len(data)) == data
+
     def test_an_empty_object_is_stored(self, store: BlobStore) -> None:
         blob_id = new_id()
         assert store.put(blob_id, iter([])) == 0

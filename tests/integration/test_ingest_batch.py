@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from evidence.content.vault import ContentVault
+from ingest.ffmpeg import ffmpeg_path
 from ingest.naming import format_segment_name
 from ingest.pipeline import Ingestor
 from ingest.probe import ProbeError, probe
@@ -323,3 +325,53 @@ def test_the_one_run_probe_refuses_bad_files_exactly_as_probe(
             probe_with_thumbnail(path)
         assert type(combined.value) is type(alone.value), label
         assert combined.value.message_fr == alone.value.message_fr, label
+
+
+#: MP4s as cameras and recorders write them, beyond the simulator's: each is judged by the
+#: one-run probe exactly as by probe().
+_MP4_VARIANTS: dict[str, list[str]] = {
+    "b-frames-no-edit-list": ["-c:v", "libx264", "-bf", "3", "-use_editlist", "0"],
+    "with-audio": ["-f", "lavfi", "-i", "sine=d=1", "-c:v", "libx264", "-c:a", "aac"],
+    "variable-rate": ["-vf", "select='lt(n,4)+not(mod(n,3))'", "-fps_mode", "vfr"],
+    "fragmented": ["-c:v", "libx264", "-movflags", "frag_keyframe+empty_moov"],
+    "ntsc-rate": ["-r", "30000/1001", "-c:v", "libx264"],
+    "mjpeg": ["-c:v", "mjpeg"],
+    "garbage-in-mdat": ["-c:v", "libx264"],  # made, then its frames overwritten below
+}
+
+
+@pytest.fixture(scope="module")
+def mp4_variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("mp4-variants")
+    made = {}
+    for label, options in _MP4_VARIANTS.items():
+        path = root / f"{label}.mp4"
+        source = ["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-t", "1"]
+        subprocess.run(
+            [str(ffmpeg_path()), "-v", "error", *source, *options, "-shortest", str(path)],
+            check=True,
+            timeout=60,
+        )
+        made[label] = path
+    damaged = made["garbage-in-mdat"]
+    data = bytearray(damaged.read_bytes())
+    mdat = data.index(b"mdat") + 4
+    data[mdat + 64 : mdat + 2048] = bytes(range(256)) * 7 + bytes(192)
+    damaged.write_bytes(bytes(data))
+    return made
+
+
+@pytest.mark.parametrize("label", list(_MP4_VARIANTS))
+def test_the_one_run_probe_judges_mp4_variants_exactly_as_probe(
+    mp4_variants: dict[str, Path], label: str
+) -> None:
+    path = mp4_variants[label]
+    try:
+        expected: object = probe(path)
+    except ProbeError as error:
+        expected = (type(error), error.message_fr)
+    try:
+        found: object = probe_with_thumbnail(path)[0]
+    except ProbeError as error:
+        found = (type(error), error.message_fr)
+    assert found == expected

@@ -107,8 +107,8 @@ def cut_one_leaf_out_of_a_row(system) -> None:  # type: ignore[no-untyped-def]
 
 
 def ragged_ids(system) -> None:  # type: ignore[no-untyped-def]
-    nids = run_sql(system, "SELECT nids FROM scelle_ledger_entries WHERE tile = 2")[0][0]
-    run_sql(system, "UPDATE scelle_ledger_entries SET nids = ? WHERE tile = 2", (nids + b"\x01",))
+    nids = run_sql(system, "SELECT nids FROM scelle_ledger_entries WHERE tile = 1")[0][0]
+    run_sql(system, "UPDATE scelle_ledger_entries SET nids = ? WHERE tile = 1", (nids + b"\x01",))
 
 
 def wrong_first_id(system) -> None:  # type: ignore[no-untyped-def]
@@ -123,9 +123,62 @@ def chains_as_text(system) -> None:  # type: ignore[no-untyped-def]
     run_sql(system, "UPDATE scelle_ledger_entries SET chains = 'abc' WHERE tile = 0")
 
 
+def tail_run(system):  # type: ignore[no-untyped-def]
+    """The one tail run of the store of 600: leaves 512 … 599, from its third save."""
+    rows = run_sql(system, "SELECT first_leaf, nids, leaf_hashes, chains FROM scelle_ledger_tail")
+    assert len(rows) == 1 and rows[0][0] == 512
+    return tuple(bytes(v) if not isinstance(v, int) else v for v in rows[0])
+
+
+def stray_tail_row_in_a_full_tile(system) -> None:  # type: ignore[no-untyped-def]
+    """A copy of the tail run filed under a leaf that a full entries row already holds."""
+    _, nids, hashes, chains = tail_run(system)
+    run_sql(system, "INSERT INTO scelle_ledger_tail VALUES (5, ?, ?, ?)", (nids, hashes, chains))
+
+
+def drop_a_tail_row(system) -> None:  # type: ignore[no-untyped-def]
+    """Leaf 520 cut out: the run split in two around it."""
+    first, nids, hashes, chains = tail_run(system)
+    k = 520 - first
+    run_sql(system, "DELETE FROM scelle_ledger_tail")
+    run_sql(
+        system,
+        "INSERT INTO scelle_ledger_tail VALUES (?, ?, ?, ?), (?, ?, ?, ?)",
+        (
+            first,
+            nids[: 8 * k],
+            hashes[: 32 * k],
+            chains[: 32 * k],
+            521,
+            nids[8 * k + 8 :],
+            hashes[32 * k + 32 :],
+            chains[32 * k + 32 :],
+        ),
+    )
+
+
+def tail_hash_as_text(system) -> None:  # type: ignore[no-untyped-def]
+    run_sql(system, "UPDATE scelle_ledger_tail SET leaf_hashes = 'abc'")
+
+
+def unfolded_full_tail(system) -> None:  # type: ignore[no-untyped-def]
+    """The tail grown to leaves 512 … 767 (256 of them) that were never folded into a tile."""
+    first, nids, hashes, chains = tail_run(system)
+    more = 768 - first - len(nids) // 8
+    run_sql(
+        system,
+        "UPDATE scelle_ledger_tail SET nids = ?, leaf_hashes = ?, chains = ?",
+        (nids + bytes(8 * more), hashes + bytes(32 * more), chains + bytes(32 * more)),
+    )
+
+
 @pytest.mark.parametrize(
     ("tamper", "kind"),
     [
+        (stray_tail_row_in_a_full_tile, "ledger-edited"),
+        (drop_a_tail_row, "ledger-gap"),
+        (tail_hash_as_text, "ledger-edited"),
+        (unfolded_full_tail, "ledger-edited"),
         (drop_middle_entries_row, "ledger-gap"),
         (cut_one_leaf_out_of_a_row, "ledger-edited"),
         (ragged_ids, "ledger-edited"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from evidence.bootstrap import System
 from evidence.ledger.note import Signer, generate_signer_key, sign_note, split_note
 from evidence.ledger.store import PostgresLedgerDB
+from evidence.model import AccessDenial
 from tests.builders import filled_store, record_segments
 from tools.verify_store import StoreVerificationFailed, verify_store
 
@@ -51,6 +53,14 @@ class Attacker:
     def outside(self) -> list[tuple[str, str]]:
         folder = self.system.settings.checkpoints_dir
         return [(p.read_text(), str(p)) for p in sorted(folder.glob("*.checkpoint"))]
+
+
+def denials(count: int) -> list[AccessDenial]:
+    now = datetime.now(UTC)
+    return [
+        AccessDenial(actor="a", action="v", target=str(i), reason="r", at=now, source="t")
+        for i in range(count)
+    ]
 
 
 def kinds_after(system: System, outside: list[tuple[str, str]] | None = None) -> set[str]:
@@ -123,15 +133,43 @@ def swap_two_events(a: Attacker) -> None:
     a.run(set_row, (*e2, n1))
 
 
+def edit_tail(a: Attacker, leaf: int, column: str) -> None:
+    """Overwrite the 32-byte value of ``leaf`` in the tail run that holds it."""
+    rows = a.run("SELECT first_leaf, nids, leaf_hashes, chains FROM scelle_ledger_tail")
+    first, _, hashes, chains = next(r for r in rows if r[0] <= leaf < r[0] + len(r[1]) // 8)
+    blob = bytearray({"leaf_hashes": hashes, "chains": chains}[column])
+    k = leaf - first
+    blob[32 * k : 32 * k + 32] = b"\x42" * 32
+    a.run(f"UPDATE scelle_ledger_tail SET {column} = ? WHERE first_leaf = ?", (bytes(blob), first))
+
+
+def edit_tail_chain(a: Attacker) -> None:
+    """Rewrite the chain value of leaf 9, still in the tail (the store has ~40 leaves)."""
+    edit_tail(a, 9, "chains")
+
+
+def edit_tail_leaf_hash(a: Attacker) -> None:
+    edit_tail(a, 9, "leaf_hashes")
+
+
+def fold_first_tile(a: Attacker) -> None:
+    """Grow the store past 256 leaves, so that leaf 9 lies in a full entries row and tile."""
+    a.system.archives.save(*denials(300))
+    a.system.ledger.checkpoint()
+    assert a.run("SELECT COUNT(*) FROM scelle_ledger_entries")[0][0] == 1
+
+
 def edit_ledger_row(a: Attacker) -> None:
-    """Rewrite the chain value of leaf 9 in its entries row."""
+    """Rewrite the chain value of leaf 9 in its full entries row."""
+    fold_first_tile(a)
     chains = bytearray(a.run("SELECT chains FROM scelle_ledger_entries WHERE tile = 0")[0][0])
     chains[9 * 32 : 10 * 32] = b"\x42" * 32
     a.run("UPDATE scelle_ledger_entries SET chains = ? WHERE tile = 0", (bytes(chains),))
 
 
 def edit_leaf_tile(a: Attacker) -> None:
-    """Rewrite the leaf hash of leaf 9 in its tile."""
+    """Rewrite the leaf hash of leaf 9 in its full tile."""
+    fold_first_tile(a)
     hashes = bytearray(
         a.run("SELECT hashes FROM scelle_ledger_tiles WHERE level = 0 AND idx = 0")[0][0]
     )
@@ -144,15 +182,15 @@ def truncate_log(a: Attacker) -> None:
     keep = 25
     last_kept = a.nid_of_leaf(keep - 1)
     a.run(f"DELETE FROM {a.db.events_table} WHERE {a.id} > ?", (last_kept,))
-    nids, chains = a.run("SELECT nids, chains FROM scelle_ledger_entries WHERE tile = 0")[0]
+    a.run("DELETE FROM scelle_ledger_tail WHERE first_leaf >= ?", (keep,))
+    first, nids, hashes, chains = a.run(
+        "SELECT first_leaf, nids, leaf_hashes, chains FROM scelle_ledger_tail "
+        "ORDER BY first_leaf DESC LIMIT 1"
+    )[0]
+    k = keep - first  # the run that held leaf keep - 1, cut after it
     a.run(
-        "UPDATE scelle_ledger_entries SET nids = ?, chains = ? WHERE tile = 0",
-        (bytes(nids)[: keep * 8], bytes(chains)[: keep * 32]),
-    )
-    hashes = a.run("SELECT hashes FROM scelle_ledger_tiles WHERE level = 0 AND idx = 0")[0][0]
-    a.run(
-        "UPDATE scelle_ledger_tiles SET hashes = ? WHERE level = 0 AND idx = 0",
-        (bytes(hashes)[: keep * 32],),
+        "UPDATE scelle_ledger_tail SET nids = ?, leaf_hashes = ?, chains = ? WHERE first_leaf = ?",
+        (bytes(nids)[: 8 * k], bytes(hashes)[: 32 * k], bytes(chains)[: 32 * k], first),
     )
 
 
@@ -171,6 +209,8 @@ CASES: list[tuple[Callable[[Attacker], None], str, bool]] = [
     (delete_event, "event-deleted", True),
     (insert_forged_event, "event-inserted", True),
     (swap_two_events, "events-swapped", True),
+    (edit_tail_chain, "ledger-edited", True),
+    (edit_tail_leaf_hash, "ledger-edited", True),
     (edit_ledger_row, "ledger-edited", True),
     (edit_leaf_tile, "ledger-edited", True),
     (truncate_log, "log-truncated", False),
@@ -178,7 +218,9 @@ CASES: list[tuple[Callable[[Attacker], None], str, bool]] = [
 ]
 
 
-@pytest.mark.parametrize(("tamper", "kind", "with_outside"), CASES, ids=[c[1] for c in CASES])
+@pytest.mark.parametrize(
+    ("tamper", "kind", "with_outside"), CASES, ids=[c[0].__name__ for c in CASES]
+)
 def test_each_tampering_is_caught_with_its_own_kind(
     store: System, tamper: Callable[[Attacker], None], kind: str, with_outside: bool
 ) -> None:
@@ -208,6 +250,7 @@ def snapshot(a: Attacker, tmp_path: Path) -> Callable[[], None]:
         a.db.events_table,
         "scelle_ledger_entries",
         "scelle_ledger_tiles",
+        "scelle_ledger_tail",
         "scelle_ledger_checkpoints",
     ]
     if a.pg:

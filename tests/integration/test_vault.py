@@ -74,7 +74,7 @@ class RecordingStore:
         self.inner = inner
         self.reads: list[tuple[int, int]] = []
 
-    def put(self, blob_id: str, chunks: Iterable[bytes]) -> int:
+    def put(self, blob_id: str, chunks: Iterable[bytes | memoryview]) -> int:
         return self.inner.put(blob_id, chunks)
 
     def get_range(self, blob_id: str, start: int, end: int) -> bytes:

@@ -120,6 +120,50 @@ def test_a_source_that_reuses_its_buffer_is_copied_in_time() -> None:
     assert decrypt_range(KEY, b"".join(Encryptor(KEY, reusing_reader(), SMALL))) == plaintext
 
 
+@pytest.mark.parametrize("size", boundary_sizes(SMALL))
+def test_views_give_the_same_blob_as_iteration_in_one_reused_buffer(size: int) -> None:
+    """What a blob store writes from ``views()`` is a valid blob of the same plaintext, with
+    the same digest and sizes; each view is only valid until the next is asked for."""
+    plaintext = os.urandom(size)
+    encryptor = Encryptor(KEY, io.BytesIO(plaintext), SMALL)
+    pieces, buffers = [], set()
+    for view in encryptor.views():
+        pieces.append(bytes(view))  # copied at once, as the contract asks
+        if len(pieces) > 1:
+            buffers.add(id(view.obj))
+    blob = b"".join(pieces)
+    assert decrypt_range(KEY, blob) == plaintext
+    assert len(buffers) == 1  # every chunk went through one buffer
+    assert encryptor.plaintext_sha256 == hashlib.sha256(plaintext).hexdigest()
+    assert (encryptor.plaintext_size, encryptor.stored_size) == (size, len(blob))
+
+
+class _AesGcmWithoutEncryptInto:
+    """AES-GCM as older cryptography releases offer it: ``encrypt`` but no ``encrypt_into``."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def encrypt(self, nonce: bytes, data: memoryview, aad: bytes) -> bytes:
+        return self._aead.encrypt(nonce, data, aad)
+
+
+def test_views_work_where_aes_gcm_cannot_encrypt_into_a_buffer() -> None:
+    plaintext = os.urandom(3 * SMALL + 1)
+    encryptor = Encryptor(KEY, [plaintext], SMALL)
+    encryptor._aead = _AesGcmWithoutEncryptInto(KEY)  # type: ignore[assignment]
+    assert decrypt_range(KEY, b"".join(bytes(v) for v in encryptor.views())) == plaintext
+
+
+def test_an_encryptor_gives_its_pieces_once_either_way() -> None:
+    encryptor = Encryptor(KEY, [b"abc"], SMALL)
+    list(encryptor.views())
+    with pytest.raises(ContentError):
+        iter(encryptor)
+    with pytest.raises(ContentError):
+        encryptor.views()
+
+
 def test_encryption_memory_stays_bounded_by_the_chunk_size() -> None:
     piece = os.urandom(256 * 1024)
 

@@ -34,8 +34,7 @@ EXAMPLE_BLOCKS = {
     "stored-events",
     "leaf-input",
     "leaves",
-    "entries",
-    "tiles",
+    "tail",
     "node",
     "roots",
     "checkpoint-0",
@@ -120,27 +119,70 @@ def _hex_items(lines: list[str], size: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def doc_entries(doc: dict[str, str]) -> dict[int, tuple[int, bytes, bytes]]:
-    """The ``scelle_ledger_entries`` rows of §7.5: tile -> (first_nid, nids, chains)."""
-    rows = {}
-    for f in _records(doc["entries"]):
-        assert set(f) == {"tile", "first_nid", "nids", "chains"}
-        rows[int(f["tile"][0])] = (
-            int(f["first_nid"][0]),
-            _hex_items(f["nids"], 8),
-            _hex_items(f["chains"], 32),
+def doc_runs(doc: dict[str, str]) -> list[tuple[int, bytes, bytes, bytes]]:
+    """The ``scelle_ledger_tail`` rows of §7.5: (first_leaf, nids, leaf_hashes, chains)."""
+    rows = []
+    for f in _records(doc["tail"]):
+        assert set(f) == {"first_leaf", "nids", "leaf_hashes", "chains"}
+        rows.append(
+            (
+                int(f["first_leaf"][0]),
+                _hex_items(f["nids"], 8),
+                _hex_items(f["leaf_hashes"], 32),
+                _hex_items(f["chains"], 32),
+            )
         )
     return rows
 
 
+def expand_runs(
+    runs: list[tuple[int, bytes, bytes, bytes]],
+) -> list[tuple[int, int, bytes, bytes]]:
+    """§2.1: leaf s + r of the run ``first_leaf = s`` is bytes [8r, 8r + 8) of its nids and
+    [32r, 32r + 32) of its leaf hashes and chain values; runs follow each other."""
+    leaves = []
+    for first, nids, hashes, chains in runs:
+        width = len(nids) // 8
+        assert width >= 1 and len(nids) == 8 * width
+        assert len(hashes) == len(chains) == 32 * width
+        assert not leaves or leaves[-1][0] == first - 1  # each run starts where the last ended
+        leaves += [
+            (
+                first + r,
+                int.from_bytes(nids[8 * r : 8 * r + 8], "big"),
+                hashes[32 * r : 32 * r + 32],
+                chains[32 * r : 32 * r + 32],
+            )
+            for r in range(width)
+        ]
+    return leaves
+
+
 @pytest.fixture(scope="module")
-def doc_tiles(doc: dict[str, str]) -> dict[tuple[int, int], bytes]:
-    """The ``scelle_ledger_tiles`` rows of §7.5: (level, idx) -> hashes."""
-    tiles = {}
-    for f in _records(doc["tiles"]):
-        assert set(f) == {"level", "idx", "hashes"}
-        tiles[(int(f["level"][0]), int(f["idx"][0]))] = _hex_items(f["hashes"], 32)
+def doc_tail(
+    doc_runs: list[tuple[int, bytes, bytes, bytes]],
+) -> list[tuple[int, int, bytes, bytes]]:
+    """The tail's leaves, one (leaf, nid, leaf_hash, chain) each, read from its runs."""
+    return expand_runs(doc_runs)
+
+
+def logical_tiles(
+    stored: dict[tuple[int, int], bytes], tail: list[tuple[int, int, bytes, bytes]], full: int
+) -> dict[tuple[int, int], bytes]:
+    """§3.2: the tiles of the tree are the stored tile rows plus, when the tail is not empty,
+    the partial level-0 tile ``(0, full)``: the tail rows' leaf hashes in leaf order."""
+    tiles = dict(stored)
+    if tail:
+        assert [r[0] for r in tail] == list(range(full * TILE_WIDTH, full * TILE_WIDTH + len(tail)))
+        tiles[(0, full)] = b"".join(r[2] for r in tail)
     return tiles
+
+
+@pytest.fixture(scope="module")
+def doc_tiles(doc_tail: list[tuple[int, int, bytes, bytes]]) -> dict[tuple[int, int], bytes]:
+    """The tiles as §7.5's rows give them: no tile row yet (no group of 256 is full), so the
+    only tile is the partial level-0 tile made of the tail rows."""
+    return logical_tiles({}, doc_tail, 0)
 
 
 def _md_table(name: str) -> list[list[str]]:
@@ -578,34 +620,24 @@ def test_each_leaf_hash_and_chain_value_follows_from_the_stored_rows(
         assert stored_chain == chain
 
 
-def test_the_entries_row_holds_the_ids_and_chain_values_of_its_leaves(
-    doc_entries: dict[int, tuple[int, bytes, bytes]],
+def test_the_tail_rows_hold_every_leaf_after_the_last_full_tile(
+    doc_tail: list[tuple[int, int, bytes, bytes]],
     leaves: list[tuple[int, int, bytes, bytes]],
 ) -> None:
-    nids = [nid for _, nid, _, _ in leaves]
-    chains = [chain for _, _, _, chain in leaves]
-    assert doc_entries == entries_of(nids, chains)
-    for tile, (first_nid, nid_blob, chain_blob) in doc_entries.items():  # §2.1's shape rules
-        width = len(nid_blob) // 8
-        assert 1 <= width <= TILE_WIDTH and len(nid_blob) == 8 * width
-        assert len(chain_blob) == 32 * width
-        assert first_nid == int.from_bytes(nid_blob[:8], "big")
-        for k in range(width):  # leaf 256·tile + k, read back as §2.1's table says
-            index, nid, _, chain = leaves[tile * TILE_WIDTH + k]
-            assert index == tile * TILE_WIDTH + k
-            assert int.from_bytes(nid_blob[8 * k : 8 * k + 8], "big") == nid
-            assert chain_blob[32 * k : 32 * k + 32] == chain
+    full = len(leaves) // TILE_WIDTH  # §2.1: no group of 256 leaves is full in the example
+    assert full == 0
+    assert doc_tail == leaves[full * TILE_WIDTH :]
+    assert len(doc_tail) < TILE_WIDTH
+    for leaf, _, leaf_hash_, chain in doc_tail:
+        assert len(leaf_hash_) == len(chain) == 32 and leaf >= full * TILE_WIDTH
 
 
 def test_the_tiles_are_exactly_those_the_tree_prescribes(
-    doc_tiles: dict[tuple[int, int], bytes],
-    doc_entries: dict[int, tuple[int, bytes, bytes]],
-    leaf_hashes: list[bytes],
+    doc_tiles: dict[tuple[int, int], bytes], leaf_hashes: list[bytes]
 ) -> None:
     assert doc_tiles == tiles_of(leaf_hashes)
     for (level, idx), hashes in doc_tiles.items():
-        if level == 0:  # a level-0 tile goes with the entries row of the same index
-            assert len(hashes) == 32 * (len(doc_entries[idx][1]) // 8)
+        if level == 0:
             for k in range(len(hashes) // 32):
                 assert hashes[32 * k : 32 * k + 32] == leaf_hashes[idx * TILE_WIDTH + k]
 
@@ -822,17 +854,21 @@ def test_project_code_builds_the_same_leaf_inputs_hashes_chain_and_nodes(
     assert frontier.root().hex() == _table(doc["roots"], 3)[-1][1]
 
 
+def _as_stored(value: object) -> object:
+    return value if isinstance(value, int) else bytes(value)  # type: ignore[arg-type]
+
+
 def _entries_rows(cur: sqlite3.Cursor) -> dict[int, tuple[int, bytes, bytes]]:
     cur.execute("SELECT tile, first_nid, nids, chains FROM scelle_ledger_entries")
     return {r[0]: (r[1], bytes(r[2]), bytes(r[3])) for r in cur.fetchall()}
 
 
-def test_project_code_stores_the_same_entries_and_tiles(
+def test_project_code_stores_the_same_rows(
     tmp_path: Path,
     doc: dict[str, str],
     leaves: list[tuple[int, int, bytes, bytes]],
-    doc_entries: dict[int, tuple[int, bytes, bytes]],
-    doc_tiles: dict[tuple[int, int], bytes],
+    doc_runs: list[tuple[int, bytes, bytes, bytes]],
+    doc_tail: list[tuple[int, int, bytes, bytes]],
 ) -> None:
     from evidence.ledger import merkle, tiles
     from evidence.ledger.store import LeafRow, SQLiteLedgerDB
@@ -843,8 +879,10 @@ def test_project_code_stores_the_same_entries_and_tiles(
         with db.write_transaction() as cur:
             db.append(cur, index, [leaf], [nid], [chain])
     with db.read_transaction() as cur:
-        assert _entries_rows(cur) == doc_entries
-        assert {(lv, i): blob for lv, i, blob in db.stored_tiles(cur, 0)} == doc_tiles
+        assert _entries_rows(cur) == {}  # no group of 256 leaves is full yet
+        assert db.stored_tiles(cur, 0) == []
+        assert [tuple(map(_as_stored, r)) for r in db.tail_runs(cur)] == doc_runs
+        assert db.tail_rows(cur, 0, 2**62) == doc_tail
         assert db.raw_leaves(cur, 0, len(leaves)) == leaves
         assert db.tree_size(cur) == len(leaves)
         assert db.last_leaf(cur) == LeafRow(*leaves[-1])
@@ -889,10 +927,19 @@ def test_project_code_stores_the_tiles_and_entries_of_the_mini_implementation(
         done += batch
     assert done == LAYOUT_SIZE
     with db.read_transaction() as cur:
+        full = LAYOUT_SIZE // TILE_WIDTH
         stored = {(lv, i): blob for lv, i, blob in db.stored_tiles(cur, 0)}
-        assert stored == larger.tiles
-        assert _entries_rows(cur) == entries_of(nids, chains)
-        assert {ref: len(blob) // 32 for ref, blob in stored.items()} == _documented_layout()
+        assert (0, full) not in stored  # the partial leaf tile is the tail, not a row
+        tail = db.tail_rows(cur, 0, 2**62)
+        assert len(tail) == LAYOUT_SIZE - full * TILE_WIDTH
+        assert [(r[1], r[3]) for r in tail] == list(
+            zip(nids[full * TILE_WIDTH :], chains[full * TILE_WIDTH :], strict=True)
+        )
+        assert logical_tiles(stored, tail, full) == larger.tiles
+        full_rows = {i: row for i, row in entries_of(nids, chains).items() if i < full}
+        assert _entries_rows(cur) == full_rows
+        widths = {ref: len(blob) // 32 for ref, blob in stored.items()}
+        assert {**widths, (0, full): len(tail)} == _documented_layout()
         plan = _documented_root_plan()
         assert merkle.root_plan(LAYOUT_SIZE) == [ref for ref, _, _ in plan]
         for ref, tile, (first, last) in plan:
@@ -920,14 +967,14 @@ def test_project_code_creates_the_documented_tables(tmp_path: Path, doc: dict[st
     from evidence.ledger.store import SQLiteLedgerDB
 
     schemas = dict(SCHEMA.findall(DOC.read_text(encoding="utf-8")))
-    assert set(schemas) == {"entries", "tiles"}
+    assert set(schemas) == {"entries", "tiles", "tail"}
     documented = sqlite3.connect(":memory:")
     for sql in schemas.values():
         documented.executescript(sql)
     path = tmp_path / "ledger.sqlite"
     SQLiteLedgerDB(str(path)).ensure_schema()
     project = sqlite3.connect(path)
-    names = {"scelle_ledger_entries", "scelle_ledger_tiles"}
+    names = {"scelle_ledger_entries", "scelle_ledger_tiles", "scelle_ledger_tail"}
     listed = "SELECT name FROM sqlite_master WHERE type = 'table'"
     assert {r[0] for r in documented.execute(listed)} == names
     assert {r[0] for r in project.execute(listed)} == names | {"scelle_ledger_checkpoints"}
