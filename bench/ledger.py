@@ -11,6 +11,7 @@ size and ledger layout, so a rerun measures without rebuilding.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
@@ -61,7 +62,8 @@ class Sizes:
     single_events: int  # events per append trial, one event per save
     batch_events: int  # events per append trial, 100 events per save
     trial_seconds: float  # an append trial also stops after this long
-    trials: int  # interleaved trials per append figure (best kept)
+    trials: int  # interleaved trials per single-event append figure (best kept)
+    short_trials: int  # the same for the short figures: batch appends and tree appends
     store: int  # events in the verified store (the proofs use its tree)
     proofs: int  # random leaves proved
     proof_seconds: float  # ...or fewer, once this much time went into our proofs
@@ -74,6 +76,7 @@ FULL = Sizes(
     batch_events=10_000,
     trial_seconds=6.0,
     trials=3,
+    short_trials=5,  # a trial lasts about a second: fsync and scheduling noise dominate
     store=1_000_000,
     proofs=1_000,
     proof_seconds=15.0,
@@ -85,6 +88,7 @@ TINY = Sizes(
     batch_events=200,
     trial_seconds=2.0,
     trials=1,
+    short_trials=1,
     store=2_000,
     proofs=50,
     proof_seconds=5.0,
@@ -158,6 +162,7 @@ def _append_trial(ctx: Context, backend: str, sealed: bool, per_save: int, count
             system = open_system(settings, embedded_sealing=True)
             try:
                 _saves(system.archives.save, aggregates[:warm], per_save, math.inf)
+                gc.collect()  # both sides start their timed saves with nothing to collect
                 done, seconds = _saves(system.archives.save, aggregates[warm:], per_save, budget)
                 late = system.ledger.seal()
             finally:
@@ -172,6 +177,7 @@ def _append_trial(ctx: Context, backend: str, sealed: bool, per_save: int, count
             app = PlainArchives(env=settings.eventsourcing_env())
             try:
                 _saves(app.save, aggregates[:warm], per_save, math.inf)
+                gc.collect()
                 done, seconds = _saves(app.save, aggregates[warm:], per_save, budget)
             finally:
                 app.close()
@@ -191,8 +197,9 @@ def append(ctx: Context) -> Iterator[Figure]:
             ("single", 1, s.single_events),
             ("batch100", 100, s.batch_events),
         ):
+            trials = s.trials if per_save == 1 else s.short_trials
             rates: dict[bool, list[float]] = {True: [], False: []}
-            for trial in range(s.trials):
+            for trial in range(trials):
                 for sealed in (True, False) if trial % 2 == 0 else (False, True):
                     rates[sealed].append(_append_trial(ctx, backend, sealed, per_save, count))
             ctx.log(
@@ -212,7 +219,7 @@ def append(ctx: Context) -> Iterator[Figure]:
                 what=(
                     f"AccessDenial events saved through Archives ({how}), "
                     f"{'one event' if per_save == 1 else f'{per_save} events'} per save; "
-                    f"best of {s.trials} trials interleaved with the peer, each on a fresh "
+                    f"best of {trials} trials interleaved with the peer, each on a fresh "
                     f"{db}, up to {count:,} events or {s.trial_seconds:.0f} s; ratio = "
                     "share of plain throughput kept"
                 ),
@@ -652,9 +659,10 @@ def tree(ctx: Context) -> Iterator[Figure]:
     root = _expected_root(entries)
     batch = Sealer(SQLiteLedgerDB(":memory:")).batch_size  # the sealer's transaction size
     times: dict[str, list[float]] = {"tree": [], "sealer": [], "pymerkle": []}
-    for trial in range(s.trials):
+    for trial in range(s.short_trials):
         order = ("tree", "sealer", "pymerkle")
         for who in order if trial % 2 == 0 else order[::-1]:
+            gc.collect()  # every side starts its trial with nothing to collect
             with ctx.scratch() as scratch:
                 if who == "sealer":
                     seconds = _sealer_appends(settings, scratch, s.tree, root)
@@ -681,7 +689,7 @@ def tree(ctx: Context) -> Iterator[Figure]:
         what=(
             f"{s.tree:,} leaf inputs already in memory appended to our stored tree: leaf hash, "
             "chain value, entries rows and tiles (interior nodes at every 8th level) through "
-            f"LedgerDB.append, a transaction per {batch:,}; best of {s.trials} trials "
+            f"LedgerDB.append, a transaction per {batch:,}; best of {s.short_trials} trials "
             "interleaved with the peer, fresh SQLite file each"
         ),
         peer=peer,
@@ -696,7 +704,7 @@ def tree(ctx: Context) -> Iterator[Figure]:
             f"Sealer.catch_up over {s.tree:,} AccessDenial events stored unsealed in a SQLite "
             "file (reading them, leaf hash, chain value, tree and ledger rows, as stored by "
             f"the ledger; a transaction per {batch:,}, the sealer's batch); best of "
-            f"{s.trials} trials interleaved with the peer, on a fresh copy each"
+            f"{s.short_trials} trials interleaved with the peer, on a fresh copy each"
         ),
         peer=peer,
         peer_value=s.tree / min(times["pymerkle"]),

@@ -7,8 +7,9 @@ Status of a segment at instant T: ``purged`` (destroyed), ``purging`` (purge beg
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from projections.asof import IN_FORCE_SQL, held_sql, instant
 
@@ -52,9 +53,71 @@ PAST_PAGE_SQL = (
     "ORDER BY p.start, p.segment_id"
 )
 
+#: The current page, fast path: the rows of :data:`CURRENT_PAGE_SQL` before status and open
+#: holds (decided in Python by :func:`_current_row`, same rules), times as epoch microseconds
+#: (no Arrow, no pytz). Positional parameters: code, start, end, t, limit, offset. Prepared
+#: once per cursor: planning the statement costs more than running it.
+CURRENT_PAGE_NAME = "scelle_catalogue_current_page"
+CURRENT_PAGE_RAW_SQL = (
+    'SELECT s.segment_id, s.camera_code, epoch_us(s.start), epoch_us(s."end"), s.codec, s.width, '
+    "s.height, s.size, s.sha256, epoch_us(s.deadline), epoch_us(s.recorded_at), "
+    "s.clock_drift_flagged, epoch_us(s.purged_at), epoch_us(s.purge_started_at), s.hold_ids, "
+    "list_transform(s.hold_expiries, x -> epoch_us(x)) "
+    'FROM segments s WHERE s.camera_code = $1 AND s.start < $3 AND s."end" > $2 '
+    "AND s.recorded_at <= $4 ORDER BY s.start, s.segment_id LIMIT $5 OFFSET $6"
+)
+_UTC = ZoneInfo("UTC")  # the tzinfo the Arrow path gives, kept identical
+_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
+_US = timedelta(microseconds=1)
+
+
+def _time(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+def _current_row(raw: tuple[Any, ...], t: int) -> dict[str, Any]:
+    """One row of the fast current page as :data:`CURRENT_PAGE_SQL` would give it (same
+    keys, same order, same values): status and the holds in force at ``t`` (epoch µs)."""
+    (sid, code, start, end, codec, width, height, size, sha, deadline, recorded, drift,
+     purged, purging, hold_ids, expiries) = raw  # fmt: skip
+    holds: list[str] | None = None
+    if hold_ids and expiries:
+        # zip stops at the shorter list, as SQL's out-of-range hold_expiries[i] is NULL
+        holds = [h for h, x in zip(hold_ids, expiries, strict=False) if x is not None and x > t]
+        holds = holds or None
+    if purged is not None and purged <= t:
+        status = "purged"
+    elif purging is not None and purging <= t:
+        status = "purging"
+    elif holds is not None:
+        status = "held"
+    elif deadline is not None and deadline <= t:
+        status = "overdue"
+    else:
+        status = "kept"
+    return {
+        "segment_id": sid,
+        "camera_code": code,
+        "start": _time(start),
+        "end": _time(end),
+        "codec": codec,
+        "width": width,
+        "height": height,
+        "size": size,
+        "sha256": sha,
+        "deadline": _time(deadline),
+        "recorded_at": _time(recorded),
+        "clock_drift_flagged": drift,
+        "holds": holds,
+        "status": status,
+    }
+
 
 class CatalogueQueries:
     def rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def prepared(self, name: str, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
     def segments(
@@ -71,12 +134,21 @@ class CatalogueQueries:
 
         Now (no ``as_of``): one scan of ``segments``, whose rows carry their open holds, so
         the listing joins nothing — zone maps on ``start`` (rows arrive in time order) prune
-        the scan to a row group or two. As of a past instant: the page first, then the holds
+        the scan to a row group or two; the statement (:data:`CURRENT_PAGE_RAW_SQL`) is
+        prepared once per cursor and status and holds are decided in Python, giving what
+        :data:`CURRENT_PAGE_SQL` gives. As of a past instant: the page first, then the holds
         in force then of those rows only, from ``holds`` and ``hold_expiry``.
         """
-        params = {"code": camera_code, "start": start, "end": end, "t": instant(as_of)}
+        t = instant(as_of)
+        if as_of is None:
+            found = self.prepared(
+                CURRENT_PAGE_NAME, CURRENT_PAGE_RAW_SQL, [camera_code, start, end, t, limit, offset]
+            )
+            t_us = (t - _EPOCH) // _US
+            return [_current_row(raw, t_us) for raw in found]
+        params = {"code": camera_code, "start": start, "end": end, "t": t}
         params |= {"limit": limit, "offset": offset}
-        return self.rows(CURRENT_PAGE_SQL if as_of is None else PAST_PAGE_SQL, params)
+        return self.rows(PAST_PAGE_SQL, params)
 
     def segment(self, segment_id: str, *, as_of: datetime | None = None) -> dict[str, Any] | None:
         sql = (

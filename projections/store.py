@@ -8,6 +8,7 @@ the readers share one database instance, and each query takes its own cursor (th
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,30 @@ class Views(CatalogueQueries, AuditQueries):
         found: list[dict[str, Any]] = cur.to_arrow_table().to_pylist()
         return found
 
+    def prepared(self, name: str, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+        """The rows (tuples) of ``sql`` with positional parameters ``$1``… bound to ``args``.
+
+        ``sql`` is prepared once per cursor under ``name`` and then run with ``EXECUTE``:
+        DuckDB's Python ``execute(sql, params)`` plans the statement on every call, which
+        costs more than running a catalogue page. ``EXECUTE`` takes no bound parameters, so
+        the arguments are written as SQL literals (:func:`sql_literal`); an argument that
+        has no safe literal falls back to a plain ``execute``.
+        """
+        cur = self._cursor()
+        try:
+            literals = ", ".join(sql_literal(a) for a in args)
+        except TypeError:
+            found: list[tuple[Any, ...]] = cur.execute(sql, args).fetchall()
+            return found
+        prepared: set[str] | None = getattr(self._local, "prepared", None)
+        if prepared is None:
+            prepared = self._local.prepared = set()
+        if name not in prepared:
+            cur.execute(f"PREPARE {name} AS {sql}")
+            prepared.add(name)
+        found = cur.execute(f"EXECUTE {name}({literals})").fetchall()
+        return found
+
     def position(self) -> int:
         """The last notification id the views include."""
         found = self.rows(
@@ -93,6 +118,23 @@ class Views(CatalogueQueries, AuditQueries):
                 cur.close()
             self._cursors.clear()
         self.con.close()
+
+
+def sql_literal(value: Any) -> str:
+    """``value`` as a DuckDB SQL literal, exactly (TypeError if there is none we trust)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # as a bound parameter would be: read in the session's UTC
+            return f"TIMESTAMP '{value.isoformat()}'"
+        return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat()}'"
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
 
 
 def open_views(settings: Settings, read_only: bool = False) -> Views:

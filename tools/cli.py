@@ -13,6 +13,7 @@ from evidence.bootstrap import init_data_dir
 from evidence.ledger.log import LedgerError
 from tools import (
     audit_cli,
+    cameras_cli,
     demo,
     export_cli,
     hold_cli,
@@ -48,6 +49,8 @@ app.command("purge")(purge_cli.purge)
 app.add_typer(report_cli.app, name="report")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(hold_cli.app, name="hold")
+app.add_typer(cameras_cli.communes, name="communes")
+app.add_typer(cameras_cli.cameras, name="cameras")
 projections_cli.register(app)
 
 

@@ -18,7 +18,6 @@ from rich.table import Table
 
 from evidence.model.errors import DomainError
 from projections.anomalies import Rules, find_anomalies
-from projections.parquet import export_parquet
 from projections.runner import ProjectionRunner
 from projections.stats import PARIS, month_bounds, monthly_statistics
 from projections.store import Views, open_views
@@ -155,6 +154,8 @@ def export(
     no_update: NoUpdate = False,
 ) -> None:
     """Write the access log and the purge register as Parquet files."""
+    from projections.parquet import export_parquet  # pyarrow loads only for exports
+
     at = parse_instant(as_of)
     with views_of(ctx, not no_update) as views:
         paths = export_parquet(views, out, at)

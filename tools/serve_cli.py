@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from api.app import create_app
-from api.background import Background
-from api.context import ApiContext
-from api.settings import ApiSettings
 from evidence.bootstrap import open_system
 from evidence.ledger.log import LedgerError
 from tools.context import console, fail, state
 from tools.demo import DEMO_MARKER, USERS
+
+if TYPE_CHECKING:  # the web stack loads only when serving: every other command starts faster
+    import uvicorn
+
+    from api.context import ApiContext
 
 
 def demo_password(username: str) -> str:
@@ -58,6 +58,12 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the API; also runs the purge scheduler, the sealer and a watch folder if set."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.background import Background
+    from api.settings import ApiSettings
+
     settings = state(ctx).settings()
     api = ApiSettings()
     try:

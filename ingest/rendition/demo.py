@@ -3,7 +3,9 @@ rendition and a redacted extract written out, their paths printed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from evidence.model import PrivacyZone
 from evidence.model.security import user_id
@@ -44,6 +46,7 @@ def masking_step(run: DemoRun) -> None:
         chief,
     )
     segment = footage[0]
+    _preserve_for_citizen(run, segment)
     out = run.settings.data / "renditions"
     out.mkdir(exist_ok=True)
     masked = out / f"{segment}-masque.mp4"
@@ -67,3 +70,32 @@ def masking_step(run: DemoRun) -> None:
         f"  dérivation enregistrée : source {derivation.source_sha256[:16]}…, "
         f"sortie {derivation.output_sha256[:16]}…"
     )
+
+
+def _preserve_for_citizen(run: DemoRun, segment_id: UUID) -> None:
+    """The extract answers a citizen's access request: the segment is held for that request,
+    so the later purge leaves it (and its plaintext extract handed to the desk) alone."""
+    from tools.context import console
+
+    archives = run.system.archives
+    recorded = archives.segment(segment_id)
+    now = archives.clock.now()
+    request = archives.receive_access_request(
+        channel="guichet",
+        subject_ref="DEMANDE-2026-0042",
+        place_described="Galerie couverte, côté parvis de la gare",
+        time_from=recorded.start,
+        time_to=recorded.end,
+        deadline=now + timedelta(days=30),
+        received_by=user_id("dpo"),
+    )
+    archives.place_hold(
+        "access_request",
+        "DEMANDE-2026-0042",
+        ["VIL-003"],
+        [(recorded.start, recorded.end)],
+        now + timedelta(days=60),
+        user_id("dpo"),
+        access_request_id=request,
+    )
+    console.print("  demande d'accès d'un citoyen reçue ; segment conservé pour y répondre")
