@@ -53,7 +53,8 @@ def retention_step(run: DemoRun) -> None:
         summary = PurgeRunner(system).run_once()
         console.print(
             f"  purge : {summary.purged} segment(s) détruit(s) (clé effacée, vidéo, vignette et "
-            f"rendus supprimés), {summary.skipped_held} conservé(s) par une mesure judiciaire"
+            f"rendus supprimés), {summary.skipped_held} conservé(s) par une mesure "
+            "(réquisition, demande d'accès)"
         )
         out = run.settings.data / "reports" / f"purges-{COMMUNE}-demo"
         period = (run.start - timedelta(days=1), run.start + timedelta(days=1))
