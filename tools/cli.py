@@ -28,6 +28,7 @@ from tools import (
     verify_cli,
 )
 from tools.context import CliState, StopFlag, console, fail, opened, state
+from tools.help_fr import apply_french_help
 
 app = typer.Typer(
     name="scelle",
@@ -160,6 +161,9 @@ def prove(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     console.print(str(target))
+
+
+apply_french_help(app)  # last: every command above is registered by now
 
 
 def main() -> None:
