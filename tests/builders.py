@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 from evidence.bootstrap import System, init_data_dir, open_system
 from evidence.config import Settings
+from evidence.content.vault import derived_id
 from evidence.model.security import user_id
 
 T0 = datetime(2026, 11, 21, 22, 0, tzinfo=UTC)
@@ -85,3 +89,49 @@ def filled_store(tmp: Path, database_url: str | None = None) -> System:
         )
     system.ledger.checkpoint()
     return system
+
+
+#: A real 16x9 grey JPEG (ffmpeg), so that masking can decode it like an ingested thumbnail.
+JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAgAAAQABAAD//gAPTGF2YzYzLjEuMTAyAP/bAEMACBQUFxQXGxsbGxsbIB4gISEhICAgICEhIS"
+    "QkJCoqKiQkJCEhJCQoKCoqLi8uKysqKy8vMjIyPDw5OUZGSFZWZ//EAEoAAQAAAAAAAAAAAAAAAAAAAAABAQAAAAAA"
+    "AAAAAAAAAAAAAAAQAQAAAAAAAAAAAAAAAAAAAAARAQAAAAAAAAAAAAAAAAAAAAD/wAARCAAJABADASIAAhEAAxEA/9oA"
+    "DAMBAAIRAxEAPwAAD//Z"
+)
+
+
+def store_segment(
+    system: System,
+    code: str,
+    start: datetime,
+    payload: bytes,
+    renditions: tuple[str, ...] = (),
+) -> UUID:
+    """Encrypt ``payload`` into the vault with a thumbnail (and any ``renditions``, random
+    bytes) under its key, then record it, as ingest does."""
+    blob_id = uuid.uuid4().hex
+    stored = system.vault.put(blob_id, [payload])
+    thumb = derived_id(blob_id, "thumb")
+    system.vault.put(thumb, [JPEG])
+    for kind in renditions:
+        system.vault.put(derived_id(blob_id, kind), [os.urandom(256)])
+    segment_id, created = system.archives.record_segment(
+        code,
+        start=start,
+        end=start + timedelta(minutes=1),
+        container="mp4",
+        codec="h264",
+        width=640,
+        height=360,
+        fps=25.0,
+        size=stored.plaintext_size,
+        sha256=stored.plaintext_sha256,
+        blob_id=blob_id,
+        thumbnail_blob_id=thumb,
+        camera_clock=start,
+        clock_drift_seconds=0.0,
+        clock_drift_flagged=False,
+        source_name=f"{code}_{start:%Y%m%dT%H%M%SZ}.mp4",
+    )
+    assert created, f"{code} at {start}: recorded twice"
+    return segment_id

@@ -7,26 +7,17 @@ flip them at known offsets.
 
 from __future__ import annotations
 
-import base64
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
 from evidence.bootstrap import System
 from evidence.model.security import user_id
-from tests.builders import T0, new_store, register_camera
+from tests.builders import T0, new_store, register_camera, store_segment
 
 OFFICER = "opj.martin"
 SUPERVISOR = "chef.salle"
-#: A real 16x9 grey JPEG (ffmpeg), so that masking can decode it like an ingested thumbnail.
-JPEG = base64.b64decode(
-    "/9j/4AAQSkZJRgABAgAAAQABAAD//gAPTGF2YzYzLjEuMTAyAP/bAEMACBQUFxQXGxsbGxsbIB4gISEhICAgICEhIS"
-    "QkJCoqKiQkJCEhJCQoKCoqLi8uKysqKy8vMjIyPDw5OUZGSFZWZ//EAEoAAQAAAAAAAAAAAAAAAAAAAAABAQAAAAAA"
-    "AAAAAAAAAAAAAAAQAQAAAAAAAAAAAAAAAAAAAAARAQAAAAAAAAAAAAAAAAAAAAD/wAARCAAJABADASIAAhEAAxEA/9oA"
-    "DAMBAAIRAxEAPwAAD//Z"
-)
 
 
 @dataclass
@@ -36,33 +27,6 @@ class Scene:
     segments: list[UUID]  # in scope
     outside: list[UUID]  # same camera, outside the requisition's range
     other_camera: list[UUID]
-
-
-def store_segment(system: System, code: str, start: datetime, payload: bytes) -> UUID:
-    """Encrypt ``payload`` into the vault with a thumbnail, then record it, as ingest does."""
-    blob_id = uuid.uuid4().hex
-    stored = system.vault.put(blob_id, [payload])
-    thumb = f"{blob_id}.thumb"
-    system.vault.put(thumb, [JPEG])
-    segment_id, _ = system.archives.record_segment(
-        code,
-        start=start,
-        end=start + timedelta(minutes=1),
-        container="mp4",
-        codec="h264",
-        width=640,
-        height=360,
-        fps=25.0,
-        size=stored.plaintext_size,
-        sha256=stored.plaintext_sha256,
-        blob_id=blob_id,
-        thumbnail_blob_id=thumb,
-        camera_clock=start,
-        clock_drift_seconds=0.0,
-        clock_drift_flagged=False,
-        source_name=f"{code}_{start:%Y%m%dT%H%M%SZ}.mp4",
-    )
-    return segment_id
 
 
 def video_bytes(i: int, size: int = 4096) -> bytes:

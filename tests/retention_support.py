@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from evidence.bootstrap import System
-from evidence.content.vault import derived_id
-
-JPEG = b"\xff\xd8\xff\xe0 thumbnail \xff\xd9"
+from tests.builders import store_segment
 
 
 def store_segments(
@@ -23,34 +21,10 @@ def store_segments(
     """``count`` one-minute segments of random bytes, each with its thumbnail (and any
     ``renditions``) encrypted under its key, recorded in the log."""
     ids = []
-    vault = system.vault
     for i in range(count):
-        begin = start + timedelta(minutes=i)
-        blob = uuid4().hex
-        stored = vault.put(blob, [os.urandom(size)])
-        thumb = derived_id(blob, "thumb")
-        vault.put(thumb, [JPEG])
-        for kind in renditions:
-            vault.put(derived_id(blob, kind), [os.urandom(256)])
-        segment, created = system.archives.record_segment(
-            code,
-            start=begin,
-            end=begin + timedelta(minutes=1),
-            container="mp4",
-            codec="h264",
-            width=640,
-            height=360,
-            fps=25.0,
-            size=stored.plaintext_size,
-            sha256=stored.plaintext_sha256,
-            blob_id=blob,
-            thumbnail_blob_id=thumb,
-            camera_clock=begin,
-            clock_drift_seconds=0.0,
-            clock_drift_flagged=False,
-            source_name=f"{code}_{begin:%Y%m%dT%H%M%SZ}.mp4",
+        segment = store_segment(
+            system, code, start + timedelta(minutes=i), os.urandom(size), renditions
         )
-        assert created
         ids.append(segment)
     return ids
 
