@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -34,6 +34,7 @@ from api.settings import ApiSettings
 from bench.common import Context, Figure, Part, clock
 from evidence.bootstrap import System, init_data_dir, open_system
 from evidence.config import Settings
+from tests.builders import register_camera
 
 PASSWORD = "mot de passe du banc d'essai"
 
@@ -43,19 +44,8 @@ def _archive(root: Path, segments: int, size: int) -> tuple[System, bytes]:
     init_data_dir(settings, "bench.local/api")
     system = open_system(settings)
     archives = system.archives
-    commune = archives.register_commune("69266", "Villeurbanne")
-    archives.register_camera(
-        "69266",
-        code="CAM-1",
-        place="Place",
-        kind="fixed",
-        purposes=["crime_prevention"],
-        authorisation_ref="AP",
-        authorised_from=date(2026, 1, 1),
-        authorised_until=date(2031, 1, 1),
-        authorised_retention_days=15,
-        retention_days=15,
-    )
+    register_camera(system, "CAM-1")
+    commune = archives.commune("69266").id
     start = datetime.now(UTC) - timedelta(hours=1)
     payload = os.urandom(size)
     for i in range(segments):

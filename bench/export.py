@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from evidence.bootstrap import System, init_data_dir, open_system
 from evidence.config import Settings
 from evidence.model.security import user_id
 from evidence.packages.build import produce_package
+from tests.builders import register_camera
 from tools.verify_package import verify_package
 
 MB = 1_000_000
@@ -41,19 +42,7 @@ def _archive(root: Path, segment_bytes: int) -> tuple[System, UUID]:
     init_data_dir(settings, "scelle.bench/export")
     system = open_system(settings)
     archives = system.archives
-    archives.register_commune("69266", "Villeurbanne")
-    archives.register_camera(
-        "69266",
-        code=CAMERA,
-        place="Banc d'essai",
-        kind="fixed",
-        purposes=["crime_prevention"],
-        authorisation_ref="AP-BENCH",
-        authorised_from=date(2026, 1, 1),
-        authorised_until=date(2031, 1, 1),
-        authorised_retention_days=15,
-        retention_days=15,
-    )
+    register_camera(system, CAMERA)
     for name in ("opj", "chef"):
         archives.create_user(name, None)
     block = os.urandom(1 << 20)  # incompressible, like video

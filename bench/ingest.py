@@ -41,7 +41,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -52,6 +52,7 @@ from evidence.config import Settings
 from ingest.ffmpeg import ffmpeg_path
 from ingest.naming import format_segment_name
 from ingest.pipeline import DEFAULT_WORKERS
+from tests.builders import register_camera
 
 CAMERA = "BENCH01"
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -173,19 +174,7 @@ def _new_archive(root: Path) -> Path:
     init_data_dir(settings, "scelle.bench/ingest")
     system = open_system(settings)
     try:
-        system.archives.register_commune("69266", "Villeurbanne")
-        system.archives.register_camera(
-            "69266",
-            code=CAMERA,
-            place="Banc d'essai",
-            kind="fixed",
-            purposes=["crime_prevention"],
-            authorisation_ref="AP-BENCH",
-            authorised_from=date(2026, 1, 1),
-            authorised_until=date(2031, 1, 1),
-            authorised_retention_days=15,
-            retention_days=15,
-        )
+        register_camera(system, CAMERA)
     finally:
         system.close()
     return data

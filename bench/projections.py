@@ -28,6 +28,7 @@ from evidence.model.segment import Segment
 from projections.runner import ProjectionRunner
 from projections.schema import create_schema
 from projections.store import Views, connect
+from tests.builders import register_camera
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 SEED = 8
@@ -46,21 +47,9 @@ def _log(ctx: Context, segments: int) -> Path:
     system = open_system(settings)
     try:
         a = system.archives
-        a.register_commune("69266", "Villeurbanne")
         codes = [f"C{i:03d}" for i in range(20)]
         for code in codes:
-            a.register_camera(
-                "69266",
-                code=code,
-                place="p",
-                kind="fixed",
-                purposes=["crime_prevention"],
-                authorisation_ref="AP",
-                authorised_from=T0.date(),
-                authorised_until=(T0 + timedelta(days=900)).date(),
-                authorised_retention_days=15,
-                retention_days=15,
-            )
+            register_camera(system, code)
         batch: list[Segment] = []
         viewer = user_id("op")
         for i in range(segments):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import Context, Figure, Part, clock
@@ -23,6 +23,7 @@ from evidence.config import Settings
 from evidence.content.vault import derived_id
 from evidence.model.segment import Segment
 from evidence.retention.purge import PurgeRunner
+from tests.builders import register_camera
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 VIDEO_BYTES = 16 << 10  # the size does not matter to a crypto-shredding purge
@@ -31,19 +32,7 @@ SAVE_BATCH = 1_000
 
 
 def _camera(system: System) -> None:
-    system.archives.register_commune("69266", "Villeurbanne")
-    system.archives.register_camera(
-        "69266",
-        code="BENCH-1",
-        place="Banc d'essai",
-        kind="fixed",
-        purposes=["crime_prevention"],
-        authorisation_ref="AP-bench",
-        authorised_from=date(2026, 1, 1),
-        authorised_until=date(2031, 1, 1),
-        authorised_retention_days=15,
-        retention_days=15,
-    )
+    register_camera(system, "BENCH-1")
 
 
 def _fill(system: System, count: int) -> None:
