@@ -6,8 +6,10 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -41,6 +43,25 @@ def state(ctx: typer.Context) -> CliState:
 def fail(message: str, code: int = USAGE_ERROR) -> typer.Exit:
     errors.print(f"[bold red]ERREUR[/] {message}")
     return typer.Exit(code)
+
+
+def parse_uuid(text: str, what: str) -> UUID:
+    """An identifier given on the command line, refused with a French usage error."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise fail(f"{what} {text!r} : identifiant invalide") from None
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601 date or instant; without an offset it is UTC."""
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(
+            f"date invalide : {text!r} (attendu AAAA-MM-JJ ou AAAA-MM-JJTHH:MM[:SS][+HH:MM])"
+        ) from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 class StopFlag:

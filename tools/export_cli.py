@@ -7,7 +7,7 @@ French. Domain refusals become ``ERREUR`` lines through ``tools.context.opened``
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -17,7 +17,7 @@ import typer
 from evidence.bootstrap import System
 from evidence.model.errors import DomainError
 from evidence.packages.build import Thumbnailer, produce_package
-from tools.context import console, fail, opened
+from tools.context import console, fail, opened, parse_instant, parse_uuid
 from tools.verify_package import PackageInvalid, verify_package
 
 requisitions = typer.Typer(help="Réquisitions judiciaires.", no_args_is_help=True)
@@ -28,21 +28,6 @@ By = Annotated[str, typer.Option("--by", help="Identifiant de la personne qui ag
 
 def _person(system: System, username: str) -> UUID:
     return system.archives.user(username).id
-
-
-def _uuid(text: str, what: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise fail(f"{what} {text!r} : identifiant invalide") from None
-
-
-def _instant(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(f"date {text!r} : attendu AAAA-MM-JJTHH:MM[:SS][+HH:MM]") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def masked_thumbnails(system: System) -> Thumbnailer | None:
@@ -80,7 +65,7 @@ def register(
     """Register a requisition (an officer of judicial police)."""
     if len(start) != len(end):
         raise fail("autant de --from que de --to")
-    ranges = [(_instant(a), _instant(b)) for a, b in zip(start, end, strict=True)]
+    ranges = [(parse_instant(a), parse_instant(b)) for a, b in zip(start, end, strict=True)]
     with opened(ctx) as system:
         requisition = system.archives.register_requisition(
             authority, procedure, legal_basis, camera, ranges, _person(system, by)
@@ -96,7 +81,7 @@ def approve(
     hold_days: Annotated[int, typer.Option(help="Durée de la conservation judiciaire.")] = 365,
 ) -> None:
     """Approve a requisition (four eyes) and hold every segment it covers."""
-    rid = _uuid(requisition, "réquisition")
+    rid = parse_uuid(requisition, "réquisition")
     with opened(ctx) as system:
         approver = _person(system, by)
         system.archives.approve_requisition(rid, approver)
@@ -132,8 +117,8 @@ def request(
     ] = None,
 ) -> None:
     """Ask for an export within a requisition (out-of-scope segments are refused and logged)."""
-    rid = _uuid(requisition, "réquisition")
-    wanted = [_uuid(s, "segment") for s in segment] if segment else None
+    rid = parse_uuid(requisition, "réquisition")
+    wanted = [parse_uuid(s, "segment") for s in segment] if segment else None
     with opened(ctx) as system:
         export = system.archives.request_requisition_export(rid, _person(system, by), wanted)
         count = len(system.archives.export(export).segment_ids)
@@ -143,7 +128,7 @@ def request(
 @exports.command("approve")
 def approve_export(ctx: typer.Context, export: str, by: By) -> None:
     """Approve an export (four eyes: not the person who asked)."""
-    eid = _uuid(export, "export")
+    eid = parse_uuid(export, "export")
     with opened(ctx) as system:
         system.archives.approve_export(eid, _person(system, by))
     console.print("Export approuvé.")
@@ -156,7 +141,7 @@ def produce(
     out: Annotated[Path | None, typer.Option(help="Répertoire (DATA/exports par défaut).")] = None,
 ) -> None:
     """Build the signed package (directory and zip), verify it, and record its production."""
-    eid = _uuid(export, "export")
+    eid = parse_uuid(export, "export")
     with opened(ctx) as system:
         target = out or system.settings.data / "exports"
         produced = produce_package(system, eid, target, masked_thumbnails(system))
@@ -180,7 +165,7 @@ def deliver(
     channel: Annotated[str, typer.Option(help="Canal de remise (main propre, PLINE…).")],
 ) -> None:
     """Record the package's delivery."""
-    eid = _uuid(export, "export")
+    eid = parse_uuid(export, "export")
     with opened(ctx) as system:
         system.archives.deliver_export(eid, _person(system, by), recipient, channel)
     console.print("Remise enregistrée.")

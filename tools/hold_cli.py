@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 import typer
 
 from evidence.model.security import user_id
-from tools.context import console, fail, opened
-from tools.report_cli import parse_instant
+from tools.context import console, opened, parse_instant, parse_uuid
 
 app = typer.Typer(
     help="Conservations au-delà de l'échéance (procédure judiciaire, demande d'accès, "
@@ -19,13 +17,6 @@ app = typer.Typer(
 
 Actor = Annotated[str, typer.Option("--actor", help="Identifiant de la personne qui agit.")]
 Expires = Annotated[str, typer.Option("--expires", help="Échéance de la conservation (ISO 8601).")]
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise fail(f"identifiant invalide : {text!r}") from None
 
 
 @app.command("place")
@@ -55,7 +46,7 @@ def place(
             user_id(actor),
             legal_basis=basis,
             authority=authority,
-            access_request_id=_uuid(request) if request else None,
+            access_request_id=parse_uuid(request, "demande d'accès") if request else None,
         )
         held = len(system.archives.hold_order(order).segment_ids)
     console.print(f"Conservation {order} placée : {held} segment(s) conservé(s).")
@@ -66,7 +57,7 @@ def requisition(ctx: typer.Context, requisition_id: str, expires: Expires, actor
     """Hold every segment in a requisition's scope (one order per requisition)."""
     with opened(ctx) as system:
         held = system.archives.hold_for_requisition(
-            _uuid(requisition_id), user_id(actor), parse_instant(expires)
+            parse_uuid(requisition_id, "réquisition"), user_id(actor), parse_instant(expires)
         )
     console.print(f"{len(held)} segment(s) conservé(s) pour la réquisition {requisition_id}.")
 
@@ -81,7 +72,8 @@ def extend(
 ) -> None:
     """Push back a hold's expiry."""
     with opened(ctx) as system:
-        system.archives.extend_hold(_uuid(order), parse_instant(expires), user_id(actor), reason)
+        order_id = parse_uuid(order, "ordre de conservation")
+        system.archives.extend_hold(order_id, parse_instant(expires), user_id(actor), reason)
     console.print(f"Conservation {order} prolongée jusqu'au {expires}.")
 
 
@@ -94,5 +86,6 @@ def release(
 ) -> None:
     """Lift a hold: the next purge destroys what is past its deadline."""
     with opened(ctx) as system:
-        system.archives.release_hold(_uuid(order), user_id(actor), reason)
+        order_id = parse_uuid(order, "ordre de conservation")
+        system.archives.release_hold(order_id, user_id(actor), reason)
     console.print(f"Conservation {order} levée.")

@@ -9,21 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
-from uuid import UUID
 
 import typer
 
 from ingest.rendition import Designation, masked_segment, redacted_extract
-from tools.context import console, fail, opened
+from tools.context import console, fail, opened, parse_uuid
 
 app = typer.Typer(help="Rendus masqués et extraits floutés.", no_args_is_help=True)
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise fail(f"segment {text!r} : identifiant invalide") from None
 
 
 def _box(text: str) -> Designation:
@@ -46,7 +38,8 @@ def masked(
 ) -> None:
     """Make (once) the masked rendition of a segment; optionally write it out."""
     with opened(ctx) as system:
-        blob = masked_segment(system, _uuid(segment))  # refusals: one French line (opened)
+        # refusals: one French line (opened)
+        blob = masked_segment(system, parse_uuid(segment, "segment"))
         console.print(f"Copie masquée : {blob} (chiffrée sous la clé du segment)")
         if out is not None:
             if out.exists():
@@ -70,5 +63,5 @@ def redact(
     """Write an extract where everyone but the designated people is blurred."""
     designated = [_box(k) for k in keep or []]
     with opened(ctx) as system:
-        derivation = redacted_extract(system, _uuid(segment), designated, out)
+        derivation = redacted_extract(system, parse_uuid(segment, "segment"), designated, out)
     console.print(f"Extrait flouté : {out} (sha256 {derivation.output_sha256})")

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from evidence.retention.report import build_purge_report
-from tools.context import console, fail, opened
+from tools.context import console, fail, opened, parse_instant
 from tools.verify_report import DEFAULT_TOLERANCE, ReportInvalid, read_report, verify_report
 
 app = typer.Typer(help="Rapports pour l'inspection.", no_args_is_help=True)
-
-
-def parse_instant(text: str) -> datetime:
-    """ISO 8601 date or instant; without an offset it is UTC."""
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(
-            f"date invalide : {text!r} (attendu AAAA-MM-JJ ou AAAA-MM-JJTHH:MM:SS)"
-        ) from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 @app.command("purges")
