@@ -114,11 +114,9 @@ class Ledger:
             records = self.db.records_after(cur, notification_id - 1, 1)
             if leaf is None or not records or records[0].notification_id != notification_id:
                 raise LedgerError(f"no sealed event with notification id {notification_id}")
-            plan = merkle.inclusion_plan(leaf.leaf_index, size)
-            nodes = self.db.get_nodes(cur, [ref for group in plan for ref in group])
-        hashes = [merkle.fold([nodes[ref] for ref in group]) for group in plan]
+            hashes = self.db.inclusion_path(cur, leaf.leaf_index, size)
         extra = leaf_input(records[0])
-        return InclusionProofFile(leaf.leaf_index, tuple(hashes), note, extra).to_text()
+        return InclusionProofFile(leaf.leaf_index, hashes, note, extra).to_text()
 
     def consistency_proof(self, old_size: int) -> str:
         """Proof that the current tree extends the tree of ``old_size`` leaves."""

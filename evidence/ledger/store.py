@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from evidence.ledger import merkle
 from evidence.ledger.leaf import StoredRecord
 from evidence.ledger.tiles import (
     HASH,
@@ -255,6 +256,13 @@ class LedgerDB(ABC):
         if self._full_tiles is None:
             self._full_tiles = TileCache()
         return nodes_from_tiles(refs, lambda wanted: self.tiles(cur, wanted), self._full_tiles)
+
+    def inclusion_path(self, cur: Any, leaf_index: int, tree_size: int) -> tuple[bytes, ...]:
+        """RFC 9162 inclusion proof hashes of one leaf in the tree of ``tree_size`` leaves:
+        one place for every proof the log hands out (one event, a package, a purge report)."""
+        plan = merkle.inclusion_plan(leaf_index, tree_size)
+        nodes = self.get_nodes(cur, [ref for group in plan for ref in group])
+        return tuple(merkle.fold([nodes[ref] for ref in group]) for group in plan)
 
     def guarded_append(self, cur: Any, head: LeafRow, run: tuple[int, bytes, bytes, bytes]) -> bool:
         """Add a tail run right after ``head`` if, and only if, ``head`` is still the ledger's

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from evidence.ledger import merkle
 from evidence.ledger.checkpoint import open_checkpoint
 from evidence.ledger.leaf import StoredRecord
 from evidence.ledger.log import Ledger
@@ -103,9 +102,7 @@ class Journal:
                     leaf = db.leaf_by_notification(cur, record.notification_id)
                     if leaf is None or leaf.leaf_index >= self.tree_size:
                         continue  # written after the checkpoint: not part of this package
-                    plan = merkle.inclusion_plan(leaf.leaf_index, self.tree_size)
-                    nodes = db.get_nodes(cur, [ref for group in plan for ref in group])
-                    hashes = tuple(merkle.fold([nodes[ref] for ref in group]) for group in plan)
+                    hashes = db.inclusion_path(cur, leaf.leaf_index, self.tree_size)
                     proof = InclusionProofFile(
                         leaf.leaf_index, hashes, self.checkpoint, record.leaf_input()
                     )

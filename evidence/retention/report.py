@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from evidence.ledger import merkle
 from evidence.ledger.checkpoint import open_checkpoint
 from evidence.ledger.leaf import StoredRecord
 from evidence.ledger.proofs import InclusionProofFile
@@ -125,9 +124,7 @@ def _proofs(db: Any, records: dict[int, StoredRecord], size: int, note: str) -> 
             leaf = db.leaf_by_notification(cur, nid)
             if leaf is None or leaf.leaf_index >= size:
                 raise RuntimeError(f"notification {nid} is not under the checkpoint")
-            plan = merkle.inclusion_plan(leaf.leaf_index, size)
-            nodes = db.get_nodes(cur, [ref for group in plan for ref in group])
-            hashes = tuple(merkle.fold([nodes[ref] for ref in group]) for group in plan)
+            hashes = db.inclusion_path(cur, leaf.leaf_index, size)
             proof = InclusionProofFile(leaf.leaf_index, hashes, note, record.leaf_input())
             proofs[nid] = proof.to_text()
     return proofs
